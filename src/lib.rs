@@ -1,0 +1,51 @@
+//! # workerman
+//!
+//! Workerman, the PHP asynchronous socket framework, rebuilt in Rust on
+//! tokio: a worker, a protocol, three callbacks.
+//!
+//! ```no_run
+//! use workerman::prelude::*;
+//!
+//! struct Echo;
+//!
+//! #[async_trait]
+//! impl Service for Echo {
+//!     type Protocol = Text;
+//!
+//!     async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+//!         let _ = conn.send(msg);
+//!     }
+//! }
+//!
+//! fn main() -> Result<(), workerman::Error> {
+//!     Worker::new("text://127.0.0.1:5678", Echo).run()
+//! }
+//! ```
+//!
+//! This crate re-exports the parts, so one dependency is enough:
+//!
+//! * [`workerman_core`]: [`Service`], [`Worker`], [`Server`],
+//!   [`Connection`], [`AsyncTcpConnection`], errors and counters;
+//! * [`protocols`] ([`workerman_protocols`]): the [`Protocol`] trait and the
+//!   `text`, `frame` and raw `tcp` codecs;
+//! * [`prelude`]: what a program usually needs, in one `use`.
+//!
+//! See the crate docs of `workerman-core` for the runtime model and the
+//! places where we deliberately differ from Workerman.
+#![doc(test(attr(deny(warnings))))]
+
+pub use workerman_core::*;
+pub use workerman_protocols as protocols;
+pub use workerman_protocols::{
+    Frame, FrameCodec, FrameCodecError, Payload, Protocol, Tcp, TcpCodec, Text, TextCodec,
+    TextCodecError, DEFAULT_MAX_PACKAGE_SIZE,
+};
+
+/// The usual imports: `use workerman::prelude::*;`.
+pub mod prelude {
+    pub use workerman_core::{
+        async_trait, AsyncTcpConnection, Connection, ConnectionError, SendError, SendStatus,
+        Server, ServerHandle, Service, Worker, WorkerContext,
+    };
+    pub use workerman_protocols::{Frame, Payload, Protocol, Tcp, Text};
+}

@@ -1,0 +1,368 @@
+//! The task that drives one connection: a reader half and a writer half,
+//! joined in one task, then the close sequence.
+//!
+//! The reader reads, decodes and awaits `on_message` for each package, so
+//! one connection's packages are handled in order; between packages it
+//! delivers the events (`on_buffer_full`, `on_buffer_drain`, `on_error`)
+//! raised by sends. The writer flushes the send queue whenever a send could
+//! not write directly. Both run in the same task (`join`), so a slow
+//! `on_message` does not stop queued data, such as broadcasts from other
+//! connections, from being written.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures::FutureExt;
+use tokio_util::codec::Decoder;
+use tracing::Instrument;
+use workerman_protocols::Protocol;
+
+use super::shared::{lock, Event, Flush, Shared, State};
+use super::Connection;
+use crate::context::WorkerShared;
+use crate::io::Io;
+use crate::stats::WorkerStats;
+use crate::{ConnectionError, Service, SocketAddress};
+
+/// Reads reserve at least this much free space (Workerman reads up to
+/// 64 KiB per readable event).
+const READ_CHUNK: usize = 16 * 1024;
+/// How long a gracefully closed connection keeps reading (and discarding)
+/// after its FIN, so that bytes still arriving from the peer do not turn
+/// our close into a reset that could destroy the last message.
+const LINGER: Duration = Duration::from_secs(1);
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Everything needed to start driving a connection.
+pub(crate) struct ConnectionSetup<S: Service> {
+    pub(crate) service: Arc<S>,
+    pub(crate) io: Io,
+    pub(crate) remote: SocketAddress,
+    pub(crate) local: SocketAddress,
+    pub(crate) max_package_size: usize,
+    pub(crate) max_send_buffer_size: usize,
+    pub(crate) worker: Option<Arc<WorkerShared<S::Protocol>>>,
+}
+
+/// Creates the connection and returns its handle and the future that runs
+/// it to the end (spawn it).
+pub(crate) fn drive<S: Service>(
+    setup: ConnectionSetup<S>,
+) -> (
+    Connection<S::Protocol>,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let io = Arc::new(setup.io);
+    let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let shared = Arc::new(Shared::new(
+        id,
+        &io,
+        setup.remote,
+        setup.local,
+        S::Protocol::codec(setup.max_package_size),
+        setup.max_send_buffer_size,
+        setup.worker,
+    ));
+    let conn = Connection::from_shared(shared);
+    if let Some(w) = &conn.shared.worker {
+        w.register(&conn);
+    }
+    let span = tracing::debug_span!(
+        "conn",
+        worker = conn.shared.worker.as_ref().map(|w| &*w.name),
+        conn_id = id,
+        peer = %conn.shared.remote,
+    );
+    let service = setup.service;
+    let handle = conn.clone();
+    let fut = async move {
+        run(&*service, &conn, io).await;
+    }
+    .instrument(span);
+    (handle, fut)
+}
+
+async fn run<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: Arc<Io>) {
+    let shared = &*conn.shared;
+    tracing::debug!("connected");
+    if !guard(svc.on_connect(conn), "on_connect", stats(shared)).await {
+        conn.destroy();
+    }
+    let ((), graceful) = futures::join!(read_loop(svc, conn, &io), write_loop(shared, &io));
+    if graceful {
+        if let Err(e) = io.shutdown(std::net::Shutdown::Write) {
+            tracing::trace!(error = %e, "shutdown(write) failed");
+        }
+    }
+    shared.advance_state(State::Closed);
+    // Errors raised by the last writes (`client closed`) come before
+    // on_close, as in Workerman.
+    dispatch_events(svc, conn).await;
+    guard(svc.on_close(conn), "on_close", stats(shared)).await;
+    let pipe = lock(&shared.pipe).take();
+    if let Some(pipe) = pipe {
+        (pipe.close)();
+    }
+    if let Some(w) = &shared.worker {
+        w.unregister(shared.id);
+    }
+    tracing::debug!(graceful, "closed");
+    if graceful {
+        linger(&io).await;
+    }
+}
+
+fn stats<P: Protocol>(shared: &Shared<P>) -> Option<&WorkerStats> {
+    shared.worker.as_deref().map(|w| &*w.stats)
+}
+
+/// Runs a callback, catching a panic: logs it, counts it, and tells the
+/// caller (which closes the connection).
+async fn guard<F: Future<Output = ()>>(
+    fut: F,
+    callback: &'static str,
+    stats: Option<&WorkerStats>,
+) -> bool {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(()) => true,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            tracing::error!(callback, panic = %message, "callback panicked; closing the connection");
+            if let Some(s) = stats {
+                s.callback_panics.fetch_add(1, Ordering::Relaxed);
+            }
+            false
+        }
+    }
+}
+
+/// Delivers the events raised by sends and the writer, in order. A panic
+/// in one destroys the connection.
+async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
+    let shared = &*conn.shared;
+    while let Some(event) = shared.pop_event() {
+        let ok = match event {
+            Event::BufferFull => {
+                guard(svc.on_buffer_full(conn), "on_buffer_full", stats(shared)).await
+            }
+            Event::BufferDrain => {
+                guard(svc.on_buffer_drain(conn), "on_buffer_drain", stats(shared)).await
+            }
+            Event::SendRefused { count } => {
+                let mut ok = true;
+                for _ in 0..count {
+                    let err = ConnectionError::SendBufferFull;
+                    ok &= guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
+                }
+                ok
+            }
+            Event::SendClosed(e) => {
+                let err = ConnectionError::SendClosed(e);
+                guard(svc.on_error(conn, &err), "on_error", stats(shared)).await
+            }
+        };
+        if !ok {
+            conn.destroy();
+        }
+    }
+}
+
+async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &Io) {
+    let shared = &*conn.shared;
+    let mut buf = BytesMut::new();
+    loop {
+        dispatch_events(svc, conn).await;
+        if shared.state() != State::Established {
+            return;
+        }
+        if shared.paused.load(Ordering::Acquire) {
+            shared.wake_reader.notified().await;
+            continue;
+        }
+        if !buf.is_empty() && !deliver(svc, conn, &mut buf).await {
+            return;
+        }
+        if shared.state() != State::Established || shared.paused.load(Ordering::Acquire) {
+            continue;
+        }
+        if buf.is_empty() {
+            // Nothing is kept between packages: an idle connection holds no
+            // read buffer at all.
+            buf = BytesMut::new();
+        }
+        tokio::select! {
+            biased;
+            () = shared.wake_reader.notified() => continue,
+            ready = io.readable() => {
+                if let Err(e) = ready {
+                    read_failed(svc, conn, e).await;
+                    return;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        match io.try_read_buf(&mut buf) {
+            Ok(0) => {
+                // The peer closed its side: write what is queued, then close.
+                tracing::debug!("peer closed");
+                conn.close(None);
+                return;
+            }
+            Ok(n) => {
+                shared
+                    .counters
+                    .bytes_read
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                if let Some(s) = stats(shared) {
+                    s.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                read_failed(svc, conn, e).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn read_failed<S: Service>(svc: &S, conn: &Connection<S::Protocol>, e: std::io::Error) {
+    tracing::debug!(error = %e, "read failed");
+    let err = ConnectionError::Io(e);
+    guard(svc.on_error(conn, &err), "on_error", stats(&conn.shared)).await;
+    conn.destroy();
+}
+
+/// Decodes and delivers the packages in `buf` until it holds no complete
+/// one, reading is paused, or the connection closes. Returns false when the
+/// reader must stop.
+async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut BytesMut) -> bool {
+    let shared = &*conn.shared;
+    loop {
+        if shared.state() != State::Established {
+            return false;
+        }
+        if shared.paused.load(Ordering::Acquire) {
+            return true;
+        }
+        let decoded = lock(&shared.inner).codec.decode(buf);
+        match decoded {
+            Ok(Some(msg)) => {
+                shared.counters.messages.fetch_add(1, Ordering::Relaxed);
+                if let Some(s) = stats(shared) {
+                    s.total_requests.fetch_add(1, Ordering::Relaxed);
+                }
+                let pipe = if shared.piped.load(Ordering::Acquire) {
+                    lock(&shared.pipe).clone()
+                } else {
+                    None
+                };
+                match pipe {
+                    Some(pipe) => (pipe.forward)(msg),
+                    None => {
+                        if !guard(svc.on_message(conn, msg), "on_message", stats(shared)).await {
+                            conn.destroy();
+                            return false;
+                        }
+                    }
+                }
+                dispatch_events(svc, conn).await;
+            }
+            Ok(None) => return true,
+            Err(e) => {
+                tracing::debug!(error = %e, "bad package; closing");
+                if let Some(s) = stats(shared) {
+                    s.protocol_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                let err = ConnectionError::Protocol(Box::new(e));
+                guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
+                conn.close(None);
+                return false;
+            }
+        }
+    }
+}
+
+/// Flushes the send queue whenever it holds data, until the connection is
+/// closed (returns false) or closing and flushed (returns true).
+async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &Io) -> bool {
+    loop {
+        let state = shared.state();
+        if state == State::Closed {
+            return false;
+        }
+        if !shared.has_queued() {
+            if state == State::Closing {
+                return true;
+            }
+            shared.wake_writer.notified().await;
+            continue;
+        }
+        tokio::select! {
+            biased;
+            () = shared.wake_writer.notified() => continue,
+            ready = io.writable() => {
+                if let Err(e) = ready {
+                    tracing::debug!(error = %e, "socket not writable");
+                    shared.advance_state(State::Closed);
+                    return false;
+                }
+            }
+        }
+        if let Flush::Failed(e) = shared.flush(io) {
+            tracing::debug!(error = %e, "write failed");
+            if let Some(s) = stats(shared) {
+                s.send_fail.fetch_add(1, Ordering::Relaxed);
+            }
+            shared.advance_state(State::Closed);
+            return false;
+        }
+    }
+}
+
+/// After a graceful close: read and discard until the peer closes too, for
+/// at most [`LINGER`].
+async fn linger(io: &Io) {
+    let drain = async {
+        let mut scratch = BytesMut::with_capacity(4096);
+        loop {
+            if io.readable().await.is_err() {
+                return;
+            }
+            scratch.clear();
+            match io.try_read_buf(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    // Either outcome ends the linger; the socket closes when `io` drops.
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+/// Runs a worker-level callback (`on_worker_start`, `on_worker_stop`),
+/// catching and counting a panic: the worker goes on.
+pub(crate) async fn run_worker_callback<F: Future<Output = ()>>(
+    fut: F,
+    callback: &'static str,
+    stats: &WorkerStats,
+) {
+    guard(fut, callback, Some(stats)).await;
+}

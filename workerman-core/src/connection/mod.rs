@@ -1,0 +1,298 @@
+//! [`Connection`]: the handle to one connection.
+
+mod driver;
+mod pipe;
+mod shared;
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+
+use bytes::{BufMut, Bytes};
+use tokio_util::codec::Encoder;
+use workerman_protocols::Protocol;
+
+pub(crate) use driver::{drive, run_worker_callback, ConnectionSetup};
+pub use shared::SendStatus;
+use shared::{lock, Refused, SendFailure, Shared, State};
+
+use crate::context::WorkerContext;
+use crate::extensions::Extensions;
+use crate::stats::ConnectionStats;
+use crate::{SendError, SocketAddress};
+
+/// A handle to one connection, accepted by a worker or opened with
+/// [`AsyncTcpConnection`](crate::AsyncTcpConnection).
+///
+/// Handles are cheap to clone (one reference count) and may be used from any
+/// task or thread: store them for broadcast, move them into a timer, look
+/// them up by [`id`](Connection::id) in
+/// [`WorkerContext::connection`]. Everything sent through any handle goes
+/// through the connection's one bounded send queue, in call order.
+///
+/// A handle kept after the connection closed stays valid: its addresses and
+/// counters can be read, and `send` returns [`SendError::Closed`].
+pub struct Connection<P: Protocol> {
+    shared: Arc<Shared<P>>,
+}
+
+impl<P: Protocol> Clone for Connection<P> {
+    fn clone(&self) -> Self {
+        Connection {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for Connection<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.shared.id)
+            .field("protocol", &P::SCHEME)
+            .field("remote", &self.shared.remote)
+            .field("state", &self.shared.state())
+            .finish()
+    }
+}
+
+impl<P: Protocol> Connection<P> {
+    pub(crate) fn from_shared(shared: Arc<Shared<P>>) -> Self {
+        Connection { shared }
+    }
+
+    /// The connection id: unique within the process, counting from 1,
+    /// shared by accepted and outgoing connections (Workerman's
+    /// `$connection->id`).
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> &SocketAddress {
+        &self.shared.remote
+    }
+
+    /// The peer's IP address (`None` for a Unix socket). IPv6 addresses are
+    /// bare, without brackets.
+    pub fn remote_ip(&self) -> Option<std::net::IpAddr> {
+        self.shared.remote.ip()
+    }
+
+    /// The peer's port (`None` for a Unix socket).
+    pub fn remote_port(&self) -> Option<u16> {
+        self.shared.remote.port()
+    }
+
+    /// This end's address.
+    pub fn local_addr(&self) -> &SocketAddress {
+        &self.shared.local
+    }
+
+    /// The worker instance that accepted this connection; `None` for an
+    /// outgoing connection.
+    pub fn worker(&self) -> Option<WorkerContext<P>> {
+        self.shared.worker.clone().map(WorkerContext::from_shared)
+    }
+
+    /// Encodes `msg` with the protocol and sends it.
+    ///
+    /// The three outcomes of Workerman's `send`:
+    /// * `Ok(SendStatus::Written)`: handed to the kernel at once;
+    /// * `Ok(SendStatus::Queued)`: (partly) kept in the application send
+    ///   buffer, written when the socket is writable. If this send brought
+    ///   the buffer to `max_send_buffer_size` or more, `on_buffer_full`
+    ///   follows. A single send is never truncated by the limit.
+    /// * `Err(_)`: refused. [`SendError::Closed`] when the connection is
+    ///   closing or closed; [`SendError::BufferFull`] when the buffer already
+    ///   held the limit (the message is dropped, `on_error` receives
+    ///   [`ConnectionError::SendBufferFull`](crate::ConnectionError) and the
+    ///   connection stays open). A write that finds the peer gone reports
+    ///   `ConnectionError::SendClosed` to `on_error` and closes the
+    ///   connection.
+    ///
+    /// None of these is a delivery acknowledgement from the peer.
+    ///
+    /// `send` never blocks and never waits: it is the same from a callback,
+    /// another task or another thread.
+    pub fn send(&self, msg: impl Into<P::Outbound>) -> Result<SendStatus, SendError> {
+        let msg = msg.into();
+        self.shared
+            .send_with(|codec, dst| codec.encode(msg, dst).map_err(Into::into))
+            .map_err(map_failure)
+    }
+
+    /// Sends bytes as they are, skipping the protocol's encoder (Workerman's
+    /// `send($data, true)`), with the same outcomes as
+    /// [`send`](Connection::send).
+    pub fn send_raw(&self, bytes: impl Into<Bytes>) -> Result<SendStatus, SendError> {
+        let bytes = bytes.into();
+        self.shared
+            .send_with(|_, dst| {
+                dst.put_slice(&bytes);
+                Ok(())
+            })
+            .map_err(map_failure)
+    }
+
+    /// Closes the connection gracefully: sends `last` first if given, stops
+    /// reading, writes everything queued, then closes the socket and runs
+    /// `on_close`. Does nothing if the connection is already closing or
+    /// closed.
+    pub fn close(&self, last: Option<P::Outbound>) {
+        if self.shared.state() != State::Established {
+            return;
+        }
+        if let Some(msg) = last {
+            if let Err(e) = self.send(msg) {
+                tracing::debug!(conn_id = self.id(), error = %e, "last message not sent on close");
+            }
+        }
+        self.shared.advance_state(State::Closing);
+    }
+
+    /// Closes the connection at once, dropping whatever is still queued;
+    /// `on_close` runs. Does nothing if it is already closed.
+    pub fn destroy(&self) {
+        if self.shared.advance_state(State::Closed) {
+            self.shared.clear_queue();
+        }
+    }
+
+    /// Whether the connection is open: neither closing nor closed.
+    pub fn is_open(&self) -> bool {
+        self.shared.state() == State::Established
+    }
+
+    /// Stops reading from the peer: packages already received but not yet
+    /// delivered wait too (pausing inside `on_message` stops the rest of a
+    /// batch). Used for back-pressure and rate limits.
+    pub fn pause_recv(&self) {
+        self.shared.pause_recv();
+    }
+
+    /// Resumes reading after [`pause_recv`](Connection::pause_recv):
+    /// packages already buffered are delivered at once, without waiting for
+    /// new data.
+    pub fn resume_recv(&self) {
+        self.shared.resume_recv();
+    }
+
+    /// Whether reading is paused.
+    pub fn is_recv_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::Acquire)
+    }
+
+    /// Forwards everything this connection receives to `dest`, with
+    /// back-pressure both ways (Workerman's `pipe`):
+    /// * each package this connection receives is sent to `dest` instead of
+    ///   going to `on_message`;
+    /// * when `dest`'s send buffer fills, this connection stops reading,
+    ///   and resumes when `dest`'s buffer drains;
+    /// * when this connection closes, `dest` is closed (gracefully, after
+    ///   flushing). `on_close` of this connection still runs.
+    ///
+    /// It is one-directional: a proxy pipes both ways
+    /// (`client.pipe(&upstream); upstream.pipe(&client)`). Piping again
+    /// replaces the previous destination.
+    pub fn pipe<Q>(&self, dest: &Connection<Q>)
+    where
+        Q: Protocol,
+        Q::Outbound: From<P::Inbound>,
+    {
+        let forward_to = dest.clone();
+        let close_dest = dest.clone();
+        let target = pipe::PipeTarget::<P> {
+            forward: Box::new(move |msg| {
+                if let Err(e) = forward_to.send(Q::Outbound::from(msg)) {
+                    tracing::debug!(conn_id = forward_to.id(), error = %e, "pipe: package not forwarded");
+                }
+            }),
+            close: Box::new(move || close_dest.close(None)),
+        };
+        *lock(&self.shared.pipe) = Some(Arc::new(target));
+        self.shared.piped.store(true, Ordering::Release);
+        let weak: Weak<Shared<P>> = Arc::downgrade(&self.shared);
+        dest.shared.add_pipe_source(weak);
+    }
+
+    /// Changes this connection's send buffer limit in bytes (default: the
+    /// worker's `max_send_buffer_size`, 1 MiB).
+    pub fn set_max_send_buffer_size(&self, bytes: usize) {
+        self.shared.max_send_buffer.store(bytes, Ordering::Relaxed);
+    }
+
+    /// This connection's send buffer limit in bytes.
+    pub fn max_send_buffer_size(&self) -> usize {
+        self.shared.max_send_buffer.load(Ordering::Relaxed)
+    }
+
+    /// Bytes waiting in the application send buffer.
+    pub fn send_queue_bytes(&self) -> usize {
+        self.shared.queued_bytes()
+    }
+
+    /// This connection's counters.
+    pub fn stats(&self) -> ConnectionStats {
+        let c = &self.shared.counters;
+        ConnectionStats {
+            bytes_read: c.bytes_read.load(Ordering::Relaxed),
+            bytes_written: c.bytes_written.load(Ordering::Relaxed),
+            messages: c.messages.load(Ordering::Relaxed),
+            send_queue_bytes: self.send_queue_bytes(),
+        }
+    }
+
+    /// Attaches a value of type `T` to this connection, returning the
+    /// previous one. One value per type: use a newtype (`struct UserId(u64)`)
+    /// to keep values apart.
+    ///
+    /// ```no_run
+    /// # use workerman_core::Connection;
+    /// # use workerman_protocols::Text;
+    /// # fn f(conn: &Connection<Text>) {
+    /// #[derive(Clone)]
+    /// struct UserId(u64);
+    /// conn.insert_extension(UserId(42));
+    /// assert_eq!(conn.extension::<UserId>().map(|u| u.0), Some(42));
+    /// # }
+    /// ```
+    pub fn insert_extension<T: Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        lock(&self.shared.extensions)
+            .get_or_insert_with(Box::default)
+            .insert(value)
+    }
+
+    /// A clone of the value of type `T` attached to this connection.
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.with_extension(|v: Option<&mut T>| v.cloned())
+    }
+
+    /// Runs `f` with the value of type `T` attached to this connection (or
+    /// `None`), under a lock: keep `f` short and do not call other methods
+    /// of this connection's extensions from it.
+    pub fn with_extension<T: Send + Sync + 'static, R>(
+        &self,
+        f: impl FnOnce(Option<&mut T>) -> R,
+    ) -> R {
+        let mut guard = lock(&self.shared.extensions);
+        f(guard
+            .as_mut()
+            .and_then(|e: &mut Box<Extensions>| e.get_mut::<T>()))
+    }
+
+    /// Removes and returns the value of type `T` attached to this
+    /// connection.
+    pub fn remove_extension<T: Send + Sync + 'static>(&self) -> Option<T> {
+        lock(&self.shared.extensions)
+            .as_mut()
+            .and_then(|e| e.remove::<T>())
+    }
+}
+
+fn map_failure(f: SendFailure) -> SendError {
+    match f {
+        SendFailure::Refused(Refused::Closed) => SendError::Closed,
+        SendFailure::Refused(Refused::Full) => SendError::BufferFull,
+        SendFailure::Encode(e) => SendError::Encode(e),
+    }
+}

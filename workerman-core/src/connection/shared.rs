@@ -1,0 +1,371 @@
+//! The state one connection shares between its task and its handles.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+pub(crate) use crate::sync::lock;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::sync::Notify;
+use workerman_protocols::Protocol;
+
+use crate::context::WorkerShared;
+use crate::extensions::Extensions;
+use crate::io::Io;
+use crate::stats::ConnCounters;
+use crate::SocketAddress;
+
+/// Where a connection is in its life. Accepted connections start
+/// `Established`; `close` moves to `Closing` (flush, then close); `destroy`,
+/// a failed write or the end of the task move to `Closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum State {
+    Established = 0,
+    Closing = 1,
+    Closed = 2,
+}
+
+/// A callback-worthy event raised outside the connection task (inside
+/// `send`, or by the writer), delivered by the task in order.
+#[derive(Debug)]
+pub(crate) enum Event {
+    BufferFull,
+    BufferDrain,
+    /// `count` sends refused because the buffer was full (coalesced, so a
+    /// caller spinning on a full buffer cannot grow this queue).
+    SendRefused {
+        count: u64,
+    },
+    SendClosed(io::Error),
+}
+
+/// What the bounded send queue and the codec share under one lock.
+///
+/// The queue is a multi-producer (any handle, any thread), single-consumer
+/// (the connection task) queue bounded in bytes: a send is refused while
+/// `queued >= max_send_buffer_size`, so it holds at most that limit plus one
+/// message. A direct write is tried first when the queue is empty, as
+/// Workerman does, so the common case never wakes the task.
+pub(crate) struct Inner<P: Protocol> {
+    pub(crate) codec: P::Codec,
+    /// Reused encode buffer.
+    scratch: BytesMut,
+    queue: VecDeque<Bytes>,
+    queued: usize,
+    /// Above the limit since the last `BufferFull` (reset below the limit),
+    /// so `on_buffer_full` fires once per crossing.
+    full: bool,
+    events: VecDeque<Event>,
+    /// Connections piped into this one: paused while this one is full.
+    pipe_sources: Vec<Weak<dyn RecvControl>>,
+}
+
+/// Pause/resume of a connection's reading, type-erased so that a
+/// connection of one protocol can be piped into another.
+pub(crate) trait RecvControl: Send + Sync {
+    fn pause(&self);
+    fn resume(&self);
+}
+
+/// Shared by the connection task and every [`Connection`](crate::Connection)
+/// handle.
+pub(crate) struct Shared<P: Protocol> {
+    pub(crate) id: u64,
+    /// The socket. The task owns the only strong reference, so the file
+    /// descriptor closes when the task ends even if user code keeps
+    /// handles; a sender upgrades it for the duration of one write.
+    pub(crate) io: Weak<Io>,
+    pub(crate) remote: SocketAddress,
+    pub(crate) local: SocketAddress,
+    pub(crate) inner: Mutex<Inner<P>>,
+    state: AtomicU8,
+    pub(crate) paused: AtomicBool,
+    pub(crate) max_send_buffer: AtomicUsize,
+    /// Wakes the reader half of the task: events, state changes, resume.
+    pub(crate) wake_reader: Notify,
+    /// Wakes the writer half of the task: data queued, state changes.
+    pub(crate) wake_writer: Notify,
+    pub(crate) counters: ConnCounters,
+    pub(crate) worker: Option<Arc<WorkerShared<P>>>,
+    pub(crate) extensions: Mutex<Option<Box<Extensions>>>,
+    pub(crate) pipe: Mutex<Option<Arc<super::pipe::PipeTarget<P>>>>,
+    pub(crate) piped: AtomicBool,
+}
+
+/// What a successful `send` did: Workerman's `true` and `null` results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a send may have been only queued; check or ignore explicitly"]
+pub enum SendStatus {
+    /// Every byte was handed to the kernel (Workerman's `true`).
+    Written,
+    /// Some or all bytes wait in the application send buffer and will be
+    /// written when the socket is writable (Workerman's `null`).
+    Queued,
+}
+
+pub(crate) enum Refused {
+    Closed,
+    Full,
+}
+
+/// How a write attempt ended for the writer.
+pub(crate) enum Flush {
+    /// Nothing left to write.
+    Empty,
+    /// The socket would block with data left.
+    WouldBlock,
+    /// The write failed: the peer is gone.
+    Failed(io::Error),
+}
+
+impl<P: Protocol> Shared<P> {
+    pub(crate) fn new(
+        id: u64,
+        io: &Arc<Io>,
+        remote: SocketAddress,
+        local: SocketAddress,
+        codec: P::Codec,
+        max_send_buffer: usize,
+        worker: Option<Arc<WorkerShared<P>>>,
+    ) -> Self {
+        Shared {
+            id,
+            io: Arc::downgrade(io),
+            remote,
+            local,
+            inner: Mutex::new(Inner {
+                codec,
+                scratch: BytesMut::new(),
+                queue: VecDeque::new(),
+                queued: 0,
+                full: false,
+                events: VecDeque::new(),
+                pipe_sources: Vec::new(),
+            }),
+            state: AtomicU8::new(State::Established as u8),
+            paused: AtomicBool::new(false),
+            max_send_buffer: AtomicUsize::new(max_send_buffer),
+            wake_reader: Notify::new(),
+            wake_writer: Notify::new(),
+            counters: ConnCounters::default(),
+            worker,
+            extensions: Mutex::new(None),
+            pipe: Mutex::new(None),
+            piped: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        match self.state.load(Ordering::Acquire) {
+            0 => State::Established,
+            1 => State::Closing,
+            _ => State::Closed,
+        }
+    }
+
+    /// Moves forward only (Established → Closing → Closed); returns whether
+    /// the state changed.
+    pub(crate) fn advance_state(&self, to: State) -> bool {
+        let prev = self.state.fetch_max(to as u8, Ordering::AcqRel);
+        let changed = prev < to as u8;
+        if changed {
+            self.wake_reader.notify_one();
+            self.wake_writer.notify_one();
+        }
+        changed
+    }
+
+    fn add_send_fail(&self) {
+        if let Some(w) = &self.worker {
+            w.stats.send_fail.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn add_written(&self, n: usize) {
+        self.counters
+            .bytes_written
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(w) = &self.worker {
+            w.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn push_event(&self, inner: &mut Inner<P>, event: Event) {
+        if let (Event::SendRefused { count }, Some(Event::SendRefused { count: last })) =
+            (&event, inner.events.back_mut())
+        {
+            *last += count;
+        } else {
+            inner.events.push_back(event);
+        }
+        self.wake_reader.notify_one();
+    }
+
+    pub(crate) fn pop_event(&self) -> Option<Event> {
+        lock(&self.inner).events.pop_front()
+    }
+
+    pub(crate) fn queued_bytes(&self) -> usize {
+        lock(&self.inner).queued
+    }
+
+    /// Encodes with `encode` and writes or queues the bytes, following
+    /// Workerman's `send` decision procedure (see the crate docs).
+    pub(crate) fn send_with(
+        &self,
+        encode: impl FnOnce(&mut P::Codec, &mut BytesMut) -> Result<(), crate::BoxError>,
+    ) -> Result<SendStatus, SendFailure> {
+        let mut inner = lock(&self.inner);
+        if self.state() != State::Established {
+            return Err(SendFailure::Refused(Refused::Closed));
+        }
+        let max = self.max_send_buffer.load(Ordering::Relaxed);
+        if inner.queued > 0 && inner.queued >= max {
+            self.add_send_fail();
+            self.push_event(&mut inner, Event::SendRefused { count: 1 });
+            return Err(SendFailure::Refused(Refused::Full));
+        }
+        let Inner { codec, scratch, .. } = &mut *inner;
+        encode(codec, scratch).map_err(SendFailure::Encode)?;
+        let mut data = inner.scratch.split();
+        if data.is_empty() {
+            return Ok(SendStatus::Written);
+        }
+        if inner.queue.is_empty() {
+            let Some(io) = self.io.upgrade() else {
+                return Err(SendFailure::Refused(Refused::Closed));
+            };
+            match io.try_write(&data) {
+                Ok(n) if n == data.len() => {
+                    drop(inner);
+                    self.add_written(n);
+                    return Ok(SendStatus::Written);
+                }
+                Ok(n) => {
+                    self.add_written(n);
+                    data.advance(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    self.add_send_fail();
+                    self.push_event(&mut inner, Event::SendClosed(e));
+                    drop(inner);
+                    self.advance_state(State::Closed);
+                    return Err(SendFailure::Refused(Refused::Closed));
+                }
+            }
+            // The writer only waits for data while the queue is empty.
+            self.wake_writer.notify_one();
+        }
+        inner.queued += data.len();
+        inner.queue.push_back(data.freeze());
+        if inner.queued >= max && !inner.full {
+            inner.full = true;
+            self.push_event(&mut inner, Event::BufferFull);
+            // Pipe back-pressure acts at once, inside the send that crossed
+            // the limit, so the source stops before its next package.
+            for source in inner.pipe_sources.iter().filter_map(Weak::upgrade) {
+                source.pause();
+            }
+        }
+        Ok(SendStatus::Queued)
+    }
+
+    /// Writes as much of the queue as the socket takes now. Runs under the
+    /// lock so a concurrent direct write in `send_with` cannot interleave.
+    pub(crate) fn flush(&self, io: &Io) -> Flush {
+        let mut inner = lock(&self.inner);
+        let mut wrote_any = false;
+        while !inner.queue.is_empty() {
+            let mut slices = [IoSlice::new(&[]); 64];
+            let n = inner
+                .queue
+                .iter()
+                .zip(slices.iter_mut())
+                .map(|(b, s)| *s = IoSlice::new(b))
+                .count();
+            match io.try_write_vectored(&slices[..n]) {
+                Ok(0) => {
+                    return Flush::Failed(io::ErrorKind::WriteZero.into());
+                }
+                Ok(mut written) => {
+                    wrote_any = true;
+                    inner.queued -= written;
+                    self.add_written(written);
+                    while written > 0 {
+                        let front = inner.queue.front_mut().expect("written <= queued");
+                        if front.len() <= written {
+                            written -= front.len();
+                            inner.queue.pop_front();
+                        } else {
+                            front.advance(written);
+                            written = 0;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Flush::Failed(e),
+            }
+        }
+        let max = self.max_send_buffer.load(Ordering::Relaxed);
+        if inner.full && inner.queued < max {
+            inner.full = false;
+        }
+        if inner.queue.is_empty() {
+            if wrote_any {
+                self.push_event(&mut inner, Event::BufferDrain);
+                for source in inner.pipe_sources.iter().filter_map(Weak::upgrade) {
+                    source.resume();
+                }
+            }
+            Flush::Empty
+        } else {
+            Flush::WouldBlock
+        }
+    }
+
+    pub(crate) fn has_queued(&self) -> bool {
+        !lock(&self.inner).queue.is_empty()
+    }
+
+    /// Drops everything queued (destroy).
+    pub(crate) fn clear_queue(&self) {
+        let mut inner = lock(&self.inner);
+        inner.queue.clear();
+        inner.queued = 0;
+    }
+
+    pub(crate) fn add_pipe_source(&self, source: Weak<dyn RecvControl>) {
+        let mut inner = lock(&self.inner);
+        inner.pipe_sources.retain(|w| w.strong_count() > 0);
+        inner.pipe_sources.push(source);
+    }
+
+    pub(crate) fn pause_recv(&self) {
+        self.paused.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn resume_recv(&self) {
+        if self.paused.swap(false, Ordering::AcqRel) {
+            self.wake_reader.notify_one();
+        }
+    }
+}
+
+impl<P: Protocol> RecvControl for Shared<P> {
+    fn pause(&self) {
+        self.pause_recv();
+    }
+    fn resume(&self) {
+        self.resume_recv();
+    }
+}
+
+pub(crate) enum SendFailure {
+    Refused(Refused),
+    Encode(crate::BoxError),
+}

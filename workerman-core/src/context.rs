@@ -1,0 +1,155 @@
+//! [`WorkerContext`]: one worker instance, as its callbacks see it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use workerman_protocols::Protocol;
+
+use crate::connection::Connection;
+use crate::stats::{StatsSnapshot, WorkerStats};
+use crate::SocketAddress;
+
+/// What one worker instance shares with its connections.
+pub(crate) struct WorkerShared<P: Protocol> {
+    pub(crate) id: usize,
+    pub(crate) count: usize,
+    pub(crate) name: Arc<str>,
+    pub(crate) listen_addr: Option<SocketAddress>,
+    pub(crate) stats: Arc<WorkerStats>,
+    /// The live connections of this instance. A std mutex: it is held only
+    /// to insert, remove or clone handles, never across an await.
+    connections: Mutex<HashMap<u64, Connection<P>>>,
+}
+
+impl<P: Protocol> WorkerShared<P> {
+    pub(crate) fn new(
+        id: usize,
+        count: usize,
+        name: Arc<str>,
+        listen_addr: Option<SocketAddress>,
+        stats: Arc<WorkerStats>,
+    ) -> Self {
+        WorkerShared {
+            id,
+            count,
+            name,
+            listen_addr,
+            stats,
+            connections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn register(&self, conn: &Connection<P>) {
+        crate::sync::lock(&self.connections).insert(conn.id(), conn.clone());
+        self.stats.connections.fetch_add(1, Ordering::Relaxed);
+        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn unregister(&self, id: u64) {
+        if crate::sync::lock(&self.connections).remove(&id).is_some() {
+            self.stats.connections.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Connection<P>> {
+        crate::sync::lock(&self.connections)
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// One worker instance (one of the `count` threads or processes of a
+/// [`Worker`](crate::Worker)), as `on_worker_start`, `on_worker_stop` and
+/// [`Connection::worker`] see it: its identity and its live connections.
+///
+/// Cheap to clone. Connections are those *this instance* accepted: with
+/// `count > 1`, a broadcast reaches this instance's clients only, as in
+/// Workerman.
+pub struct WorkerContext<P: Protocol> {
+    shared: Arc<WorkerShared<P>>,
+}
+
+impl<P: Protocol> Clone for WorkerContext<P> {
+    fn clone(&self) -> Self {
+        WorkerContext {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for WorkerContext<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerContext")
+            .field("name", &self.shared.name)
+            .field("id", &self.shared.id)
+            .field("count", &self.shared.count)
+            .finish()
+    }
+}
+
+impl<P: Protocol> WorkerContext<P> {
+    pub(crate) fn from_shared(shared: Arc<WorkerShared<P>>) -> Self {
+        WorkerContext { shared }
+    }
+
+    /// This instance's id: `0..count`, unique within the Worker.
+    pub fn id(&self) -> usize {
+        self.shared.id
+    }
+
+    /// How many instances the Worker runs.
+    pub fn count(&self) -> usize {
+        self.shared.count
+    }
+
+    /// The Worker's name (default `"none"`).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The address this worker listens on (with the real port when it was
+    /// bound to port 0).
+    pub fn listen_addr(&self) -> Option<&SocketAddress> {
+        self.shared.listen_addr.as_ref()
+    }
+
+    /// A snapshot of this instance's live connections, for broadcast or
+    /// heartbeat sweeps. A connection stays listed during its `on_close`.
+    pub fn connections(&self) -> Vec<Connection<P>> {
+        self.shared.snapshot()
+    }
+
+    /// The live connection with this id, to push to one client.
+    pub fn connection(&self, id: u64) -> Option<Connection<P>> {
+        crate::sync::lock(&self.shared.connections)
+            .get(&id)
+            .cloned()
+    }
+
+    /// The number of live connections.
+    pub fn connection_count(&self) -> usize {
+        crate::sync::lock(&self.shared.connections).len()
+    }
+
+    /// Sends `msg` to every live connection of this instance; returns how
+    /// many accepted it (written or queued). Refusals are reported as
+    /// [`Connection::send`] reports them.
+    pub fn broadcast(&self, msg: impl Into<P::Outbound>) -> usize
+    where
+        P::Outbound: Clone,
+    {
+        let msg = msg.into();
+        self.connections()
+            .iter()
+            .filter(|c| c.send(msg.clone()).is_ok())
+            .count()
+    }
+
+    /// This instance's counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+}

@@ -1,0 +1,93 @@
+//! The core of workerman-rs: the [`Service`] trait, [`Worker`],
+//! [`Connection`] and the in-process runtime.
+//!
+//! Workerman's model, on tokio: a [`Worker`] listens on one address and
+//! speaks one [`Protocol`](workerman_protocols::Protocol); a [`Service`]
+//! implements its callbacks (`on_connect`, `on_message`, `on_close`, ...);
+//! each [`Connection`] is a cheap handle whose `send` writes directly when it
+//! can and otherwise queues in a send buffer bounded in bytes, whose
+//! fullness fires `on_buffer_full` and `on_buffer_drain`.
+//!
+//! Most users depend on the `workerman` facade crate, which re-exports this
+//! crate with the protocols and a prelude.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use workerman_core::{async_trait, Connection, Service, Worker};
+//! use workerman_protocols::{Payload, Text};
+//!
+//! struct Echo;
+//!
+//! #[async_trait]
+//! impl Service for Echo {
+//!     type Protocol = Text;
+//!
+//!     async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+//!         let _ = conn.send(msg);
+//!     }
+//! }
+//!
+//! fn main() -> Result<(), workerman_core::Error> {
+//!     Worker::new("text://127.0.0.1:5678", Echo).count(2).run()
+//! }
+//! ```
+//!
+//! # Runtime model
+//!
+//! [`Server`] runs every instance (`count`) of every worker on its own
+//! thread with a current-thread tokio runtime: one event loop per instance,
+//! as one Workerman worker process has one. Instances share the listening
+//! port (a cloned socket, or one socket each with `reuse_port`). Each
+//! connection is one task, so its packages are handled in order.
+//!
+//! # Where we differ from Workerman
+//!
+//! * A panic in a callback closes that connection (its `on_close` runs), is
+//!   logged and counted in [`WorkerStats`]; the worker goes on (Workerman
+//!   exits the process with code 250).
+//! * A peer that closes its side gets what is already queued before we
+//!   close (Workerman drops it).
+//! * A graceful close sends FIN, then reads and discards for up to one
+//!   second so late peer bytes cannot turn the close into a reset.
+//! * `frame://` rejects a header smaller than 4 (Workerman stalls on 0).
+//! * IPv6 peer addresses come without brackets.
+//! * Outgoing connections have a connect timeout (10 s by default).
+//! * Shutdown waits for connections with a deadline and reports the
+//!   outcome ([`ShutdownReport`]).
+//!
+//! # Layout
+//!
+//! * `service`: the [`Service`] trait.
+//! * `worker`, `server`, `listener`: [`Worker`], [`Server`] and the accept
+//!   loop.
+//! * `connection`: [`Connection`], its send queue and its task.
+//! * `context`: [`WorkerContext`], one instance as callbacks see it.
+//! * `client`: [`AsyncTcpConnection`].
+//! * `stats`, `error`, `addr`: counters, errors, addresses.
+#![doc(test(attr(deny(warnings))))]
+
+mod addr;
+mod client;
+mod connection;
+mod context;
+mod error;
+mod extensions;
+mod io;
+mod listener;
+mod server;
+mod service;
+mod stats;
+mod sync;
+mod worker;
+
+pub use addr::SocketAddress;
+pub use async_trait::async_trait;
+pub use client::{AsyncTcpConnection, DEFAULT_CONNECT_TIMEOUT};
+pub use connection::{Connection, SendStatus};
+pub use context::WorkerContext;
+pub use error::{BoxError, ConnectionError, Error, SendError};
+pub use server::{Server, ServerHandle, ShutdownReport, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use service::Service;
+pub use stats::{ConnectionStats, StatsSnapshot, WorkerStats};
+pub use worker::{Worker, DEFAULT_BACKLOG, DEFAULT_MAX_SEND_BUFFER_SIZE};

@@ -1,0 +1,223 @@
+//! Binding listeners and the accept loop.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, SockRef, Socket, Type};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::addr::Target;
+use crate::connection::{drive, ConnectionSetup};
+use crate::context::WorkerShared;
+use crate::io::Io;
+use crate::worker::WorkerConfig;
+use crate::{Service, SocketAddress};
+
+/// A bound, listening, non-blocking socket, before it joins a runtime.
+#[derive(Debug)]
+pub(crate) enum StdListener {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+impl StdListener {
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddress> {
+        match self {
+            StdListener::Tcp(l) => l.local_addr().map(SocketAddress::Inet),
+            StdListener::Unix(l) => Ok(SocketAddress::Unix(
+                l.local_addr()?.as_pathname().map(Path::to_path_buf),
+            )),
+        }
+    }
+
+    /// Another handle to the same listening socket (the instances of a
+    /// Worker without `reuse_port` compete to accept on it).
+    pub(crate) fn try_clone(&self) -> io::Result<StdListener> {
+        Ok(match self {
+            StdListener::Tcp(l) => StdListener::Tcp(l.try_clone()?),
+            StdListener::Unix(l) => StdListener::Unix(l.try_clone()?),
+        })
+    }
+
+    /// Registers with the current tokio runtime.
+    pub(crate) fn into_tokio(self) -> io::Result<Listener> {
+        Ok(match self {
+            StdListener::Tcp(l) => Listener::Tcp(TcpListener::from_std(l)?),
+            StdListener::Unix(l) => Listener::Unix(UnixListener::from_std(l)?),
+        })
+    }
+}
+
+/// Binds and listens on `target`. TCP listeners get SO_REUSEADDR, and
+/// SO_REUSEPORT when asked; a stale Unix socket file (nobody listening) is
+/// replaced.
+pub(crate) fn bind(target: &Target, reuse_port: bool, backlog: i32) -> io::Result<StdListener> {
+    match target {
+        Target::Inet(addr) => {
+            let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, None)?;
+            socket.set_reuse_address(true)?;
+            if reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+            socket.set_keepalive(true)?;
+            socket.set_nodelay(true)?;
+            socket.bind(&(*addr).into())?;
+            socket.listen(backlog)?;
+            socket.set_nonblocking(true)?;
+            Ok(StdListener::Tcp(socket.into()))
+        }
+        Target::Unix(path) => {
+            remove_stale_socket(path)?;
+            let l = std::os::unix::net::UnixListener::bind(path)?;
+            l.set_nonblocking(true)?;
+            Ok(StdListener::Unix(l))
+        }
+    }
+}
+
+fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "a server is already listening on this unix socket",
+                ));
+            }
+            tracing::info!(path = %path.display(), "removing stale unix socket file");
+            std::fs::remove_file(path)
+        }
+        // Not a socket: let bind fail with "address in use" rather than
+        // delete a user's file.
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes the Unix socket file of a listener that has stopped.
+pub(crate) fn remove_socket_file(path: &PathBuf) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove unix socket file");
+        }
+    }
+}
+
+/// A listener registered with a runtime.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<(Io, SocketAddress, SocketAddress)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (stream, remote) = l.accept().await?;
+                let sock = SockRef::from(&stream);
+                // Per-connection failures here are not worth dropping the
+                // connection for.
+                if let Err(e) = sock.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set");
+                }
+                let local = stream
+                    .local_addr()
+                    .map(SocketAddress::Inet)
+                    .unwrap_or(SocketAddress::Unix(None));
+                Ok((Io::Tcp(stream), SocketAddress::Inet(remote), local))
+            }
+            Listener::Unix(l) => {
+                let (stream, remote) = l.accept().await?;
+                let local = stream
+                    .local_addr()
+                    .map(|a| SocketAddress::from_unix(&a))
+                    .unwrap_or(SocketAddress::Unix(None));
+                Ok((Io::Unix(stream), SocketAddress::from_unix(&remote), local))
+            }
+        }
+    }
+}
+
+/// Errors that concern one incoming connection only: accept again at once.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+const MIN_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Accepts until `token` is cancelled, spawning one task per connection on
+/// `tracker`.
+///
+/// Running out of file descriptors (EMFILE, ENFILE) or memory does not end
+/// the loop: it logs once, backs off (10 ms doubling to 1 s) while the open
+/// connections keep being served, and accepts again when it can.
+pub(crate) async fn accept_loop<S: Service>(
+    listener: Listener,
+    service: Arc<S>,
+    worker: Arc<WorkerShared<S::Protocol>>,
+    config: Arc<WorkerConfig>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let mut backoff = MIN_BACKOFF;
+    let mut failing = false;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = token.cancelled() => return,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((io, remote, local)) => {
+                if failing {
+                    tracing::info!("accepting connections again");
+                    failing = false;
+                    backoff = MIN_BACKOFF;
+                }
+                let (_conn, fut) = drive(ConnectionSetup {
+                    service: Arc::clone(&service),
+                    io,
+                    remote,
+                    local,
+                    max_package_size: config.max_package_size,
+                    max_send_buffer_size: config.max_send_buffer_size,
+                    worker: Some(Arc::clone(&worker)),
+                });
+                tracker.spawn(fut);
+            }
+            Err(e) if is_connection_error(&e) => {
+                tracing::debug!(error = %e, "accept: connection failed before it was accepted");
+            }
+            Err(e) => {
+                worker.stats.accept_errors.fetch_add(1, Ordering::Relaxed);
+                if !failing {
+                    tracing::error!(error = %e, "accept failed; backing off and serving open connections");
+                    failing = true;
+                } else {
+                    tracing::debug!(error = %e, ?backoff, "accept still failing");
+                }
+                tokio::select! {
+                    () = token.cancelled() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}

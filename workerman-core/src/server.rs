@@ -1,0 +1,459 @@
+//! [`Server`]: runs workers in this process, each instance on its own
+//! thread with a single-threaded tokio runtime; [`ServerHandle`] stops them.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::addr::{parse_address, Target};
+use crate::context::{WorkerContext, WorkerShared};
+use crate::listener::{accept_loop, bind, remove_socket_file, StdListener};
+use crate::stats::{StatsSnapshot, WorkerStats};
+use crate::worker::Worker;
+use crate::{Error, Service, SocketAddress};
+use workerman_protocols::Protocol;
+
+/// How long a shutdown waits for connections to close, by default.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A worker, type-erased so that workers of different services run
+/// together.
+pub(crate) trait WorkerLauncher: Send {
+    fn launch(
+        self: Box<Self>,
+        token: &CancellationToken,
+        shutdown_timeout: Duration,
+    ) -> Result<LaunchedWorker, Error>;
+}
+
+/// One started worker: its threads and counters.
+pub(crate) struct LaunchedWorker {
+    name: String,
+    addr: SocketAddress,
+    unix_path: Option<PathBuf>,
+    instances: Vec<Instance>,
+}
+
+struct Instance {
+    thread: JoinHandle<InstanceReport>,
+    stats: Arc<WorkerStats>,
+}
+
+/// How one instance ended.
+#[derive(Debug, Default, Clone, Copy)]
+struct InstanceReport {
+    /// Connections still open at the deadline, dropped without `on_close`.
+    forced: usize,
+}
+
+/// Runs workers in this process (Workerman's `Worker::runAll`, without the
+/// master process).
+///
+/// Every instance of every worker gets its own thread and single-threaded
+/// tokio runtime, so one instance's callbacks never run in parallel with
+/// each other, as in a Workerman worker process.
+///
+/// # Examples
+///
+/// ```no_run
+/// # use workerman_core::{async_trait, Connection, Service, Worker, Server};
+/// # use workerman_protocols::{Payload, Text, Frame};
+/// # struct A; struct B;
+/// # #[async_trait] impl Service for A { type Protocol = Text;
+/// #   async fn on_message(&self, _: &Connection<Text>, _: Payload) {} }
+/// # #[async_trait] impl Service for B { type Protocol = Frame;
+/// #   async fn on_message(&self, _: &Connection<Frame>, _: Payload) {} }
+/// # fn main() -> Result<(), workerman_core::Error> {
+/// Server::new()
+///     .add(Worker::new("text://127.0.0.1:5678", A))
+///     .add(Worker::new("frame://127.0.0.1:5679", B).count(2))
+///     .run()
+/// # }
+/// ```
+#[must_use = "a Server does nothing until spawn() or run()"]
+pub struct Server {
+    workers: Vec<Box<dyn WorkerLauncher>>,
+    shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("workers", &self.workers.len())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server::new()
+    }
+}
+
+impl Server {
+    /// A server with no workers and the default shutdown timeout
+    /// ([`DEFAULT_SHUTDOWN_TIMEOUT`], 10 s).
+    pub fn new() -> Self {
+        Server {
+            workers: Vec::new(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// Adds a worker.
+    pub fn add<S: Service>(mut self, worker: Worker<S>) -> Self {
+        self.workers.push(Box::new(worker));
+        self
+    }
+
+    /// How long a shutdown waits for open connections to flush and close
+    /// before dropping them (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Binds every worker's address and starts its instances; returns once
+    /// all are listening (the instances then run `on_worker_start`, and
+    /// accept after it completes). Can be called inside or outside a tokio
+    /// runtime.
+    ///
+    /// # Errors
+    ///
+    /// A bad address, a scheme that does not match the service's protocol,
+    /// a bind failure (address in use, permission denied) or a thread that
+    /// cannot start. Workers started before the failure are stopped again.
+    pub fn spawn(self) -> Result<ServerHandle, Error> {
+        let token = CancellationToken::new();
+        let mut handle = ServerHandle {
+            token: token.clone(),
+            workers: Vec::new(),
+        };
+        for w in self.workers {
+            // On error, dropping `handle` cancels and stops what started.
+            handle
+                .workers
+                .push(w.launch(&token, self.shutdown_timeout)?);
+        }
+        Ok(handle)
+    }
+
+    /// Starts every worker and blocks until Ctrl-C (SIGINT) or SIGTERM,
+    /// then shuts down gracefully and returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Server::spawn), or when the signal handlers cannot be
+    /// installed.
+    pub fn run(self) -> Result<(), Error> {
+        let handle = self.spawn()?;
+        for w in &handle.workers {
+            tracing::info!(worker = %w.name, address = %w.addr, count = w.instances.len(), "listening");
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Runtime {
+                name: "signals".to_owned(),
+                source,
+            })?;
+        rt.block_on(wait_for_stop_signal())
+            .map_err(|source| Error::Runtime {
+                name: "signals".to_owned(),
+                source,
+            })?;
+        tracing::info!("stopping");
+        let report = handle.shutdown_blocking();
+        tracing::info!(
+            graceful = report.graceful,
+            forced_connections = report.forced_connections,
+            "stopped"
+        );
+        Ok(())
+    }
+}
+
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}
+
+/// Binds `worker`'s listeners and starts one thread per instance.
+pub(crate) fn launch<S: Service>(
+    worker: Worker<S>,
+    parent: &CancellationToken,
+    shutdown_timeout: Duration,
+) -> Result<LaunchedWorker, Error> {
+    let config = Arc::new(worker.config);
+    let parsed = parse_address(&config.address, <S::Protocol as Protocol>::SCHEME)?;
+    let bind_err = |source| Error::Bind {
+        address: config.address.clone(),
+        source,
+    };
+    let first = bind(&parsed.target, config.reuse_port, config.backlog).map_err(bind_err)?;
+    let addr = first.local_addr().map_err(bind_err)?;
+    let unix_path = match &parsed.target {
+        Target::Unix(p) => Some(p.clone()),
+        Target::Inet(_) => None,
+    };
+    // With reuse_port each instance binds its own socket to the address
+    // actually bound (the port is known now even if 0 was asked).
+    let mut listeners = vec![first];
+    for _ in 1..config.count {
+        let next = match (&addr, config.reuse_port) {
+            (SocketAddress::Inet(a), true) => bind(&Target::Inet(*a), true, config.backlog),
+            _ => listeners[0].try_clone(),
+        };
+        listeners.push(next.map_err(bind_err)?);
+    }
+    let name: Arc<str> = Arc::from(config.name.as_str());
+    let mut launched = LaunchedWorker {
+        name: config.name.clone(),
+        addr: addr.clone(),
+        unix_path,
+        instances: Vec::new(),
+    };
+    for (id, listener) in listeners.into_iter().enumerate() {
+        let stats = Arc::new(WorkerStats::default());
+        let shared = Arc::new(WorkerShared::<S::Protocol>::new(
+            id,
+            config.count,
+            Arc::clone(&name),
+            Some(addr.clone()),
+            Arc::clone(&stats),
+        ));
+        let (ready_tx, ready_rx) = std_mpsc::sync_channel(1);
+        let instance = InstanceRun {
+            listener,
+            service: Arc::clone(&worker.service),
+            worker: shared,
+            config: Arc::clone(&config),
+            token: parent.child_token(),
+            shutdown_timeout,
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("{}-{}", config.name, id))
+            .spawn(move || instance.run(ready_tx))
+            .map_err(|source| Error::Runtime {
+                name: config.name.clone(),
+                source,
+            })?;
+        let started = ready_rx.recv().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "worker thread ended before it started",
+            ))
+        });
+        launched.instances.push(Instance { thread, stats });
+        started.map_err(|source| Error::Runtime {
+            name: config.name.clone(),
+            source,
+        })?;
+    }
+    Ok(launched)
+}
+
+/// Everything one instance thread needs.
+struct InstanceRun<S: Service> {
+    listener: StdListener,
+    service: Arc<S>,
+    worker: Arc<WorkerShared<S::Protocol>>,
+    config: Arc<crate::worker::WorkerConfig>,
+    token: CancellationToken,
+    shutdown_timeout: Duration,
+}
+
+impl<S: Service> InstanceRun<S> {
+    fn run(self, ready: std_mpsc::SyncSender<std::io::Result<()>>) -> InstanceReport {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                // The spawner waits on this channel; if it has gone there
+                // is nobody to tell.
+                let _ = ready.send(Err(e));
+                return InstanceReport::default();
+            }
+        };
+        let span = tracing::info_span!("worker", name = %self.worker.name, id = self.worker.id);
+        let _entered = span.enter();
+        rt.block_on(self.serve(ready))
+        // Dropping the runtime here cancels the tasks of connections still
+        // open after the shutdown deadline.
+    }
+
+    async fn serve(self, ready: std_mpsc::SyncSender<std::io::Result<()>>) -> InstanceReport {
+        let listener = match self.listener.into_tokio() {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return InstanceReport::default();
+            }
+        };
+        let _ = ready.send(Ok(()));
+        let ctx = WorkerContext::from_shared(Arc::clone(&self.worker));
+        crate::connection::run_worker_callback(
+            self.service.on_worker_start(&ctx),
+            "on_worker_start",
+            &self.worker.stats,
+        )
+        .await;
+        tracing::debug!("accepting");
+        let tracker = TaskTracker::new();
+        accept_loop(
+            listener,
+            Arc::clone(&self.service),
+            Arc::clone(&self.worker),
+            self.config,
+            self.token.clone(),
+            tracker.clone(),
+        )
+        .await;
+        // Stop: no more accepts (the listener is gone), on_worker_stop,
+        // then close every connection gracefully within the deadline.
+        crate::connection::run_worker_callback(
+            self.service.on_worker_stop(&ctx),
+            "on_worker_stop",
+            &self.worker.stats,
+        )
+        .await;
+        for conn in ctx.connections() {
+            conn.close(None);
+        }
+        tracker.close();
+        let forced = match tokio::time::timeout(self.shutdown_timeout, tracker.wait()).await {
+            Ok(()) => 0,
+            Err(_) => {
+                let open = ctx.connection_count();
+                tracing::warn!(open, "shutdown deadline passed; dropping open connections");
+                open
+            }
+        };
+        InstanceReport { forced }
+    }
+}
+
+/// A running [`Server`]: its addresses, counters, and the way to stop it.
+///
+/// Dropping the handle stops the workers too (without waiting for them).
+#[must_use = "dropping the handle stops the server"]
+pub struct ServerHandle {
+    token: CancellationToken,
+    workers: Vec<LaunchedWorker>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.workers.iter().map(|w| (&w.name, &w.addr)))
+            .finish()
+    }
+}
+
+/// How a shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Every connection closed before the deadline.
+    pub graceful: bool,
+    /// Connections still open at the deadline, dropped without `on_close`.
+    pub forced_connections: usize,
+}
+
+impl ServerHandle {
+    /// The address of the first worker (with the real port if it asked for
+    /// port 0).
+    ///
+    /// # Panics
+    ///
+    /// If the server has no worker.
+    pub fn local_addr(&self) -> &SocketAddress {
+        &self.workers[0].addr
+    }
+
+    /// The address of every worker, with its name, in the order they were
+    /// added.
+    pub fn local_addrs(&self) -> Vec<(&str, &SocketAddress)> {
+        self.workers
+            .iter()
+            .map(|w| (w.name.as_str(), &w.addr))
+            .collect()
+    }
+
+    /// The counters of every instance of every worker, summed.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.workers
+            .iter()
+            .flat_map(|w| &w.instances)
+            .map(|i| i.stats.snapshot())
+            .fold(StatsSnapshot::default(), |a, b| a + b)
+    }
+
+    /// The counters of each instance of the worker with this name (empty
+    /// if there is none).
+    pub fn worker_stats(&self, name: &str) -> Vec<StatsSnapshot> {
+        self.workers
+            .iter()
+            .filter(|w| w.name == name)
+            .flat_map(|w| &w.instances)
+            .map(|i| i.stats.snapshot())
+            .collect()
+    }
+
+    /// Stops every worker: stop accepting, run `on_worker_stop`, close every
+    /// connection gracefully (queued data is flushed, `on_close` runs), and
+    /// wait up to the shutdown timeout; connections still open then are
+    /// dropped. Blocks the calling thread until done.
+    pub fn shutdown_blocking(mut self) -> ShutdownReport {
+        self.token.cancel();
+        let mut forced = 0;
+        for w in std::mem::take(&mut self.workers) {
+            for i in w.instances {
+                match i.thread.join() {
+                    Ok(r) => forced += r.forced,
+                    Err(_) => tracing::error!(worker = %w.name, "worker thread panicked"),
+                }
+            }
+            if let Some(p) = &w.unix_path {
+                remove_socket_file(p);
+            }
+        }
+        ShutdownReport {
+            graceful: forced == 0,
+            forced_connections: forced,
+        }
+    }
+
+    /// [`shutdown_blocking`](ServerHandle::shutdown_blocking) for async
+    /// callers: the joining happens on tokio's blocking pool.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub async fn shutdown(self) -> ShutdownReport {
+        match tokio::task::spawn_blocking(move || self.shutdown_blocking()).await {
+            Ok(report) => report,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}

@@ -1,0 +1,197 @@
+//! [`Worker`]: an address, a protocol, a service and its settings.
+
+use std::fmt;
+use std::sync::Arc;
+
+use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
+
+use crate::server::{LaunchedWorker, Server, ServerHandle, WorkerLauncher};
+use crate::{Error, Service};
+
+/// Workerman's `TcpConnection::$defaultMaxSendBufferSize`: 1 MiB.
+pub const DEFAULT_MAX_SEND_BUFFER_SIZE: usize = 1024 * 1024;
+
+/// The listen backlog asked for (Workerman's 102400); the kernel caps it at
+/// `net.core.somaxconn`.
+pub const DEFAULT_BACKLOG: i32 = 102_400;
+
+/// The settings of one Worker (builder state).
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerConfig {
+    pub(crate) address: String,
+    pub(crate) name: String,
+    pub(crate) count: usize,
+    pub(crate) reuse_port: bool,
+    pub(crate) max_package_size: usize,
+    pub(crate) max_send_buffer_size: usize,
+    pub(crate) backlog: i32,
+}
+
+/// A listening container: one address, speaking `S::Protocol`, served by
+/// `count` instances of the service (Workerman's `Worker` class).
+///
+/// Build it with [`Worker::new`], adjust it with the builder methods, then
+/// [`run`](Worker::run) it (blocks until Ctrl-C or SIGTERM), or
+/// [`spawn`](Worker::spawn) it to get a [`ServerHandle`] (for tests and for
+/// embedding). Several workers run together through [`Server`].
+///
+/// # Addresses
+///
+/// `scheme://host:port` or `scheme:///absolute/path` for a Unix socket:
+///
+/// | address | transport | protocol |
+/// |---|---|---|
+/// | `tcp://0.0.0.0:2347` | TCP | raw bytes ([`Tcp`](workerman_protocols::Tcp)) |
+/// | `text://127.0.0.1:5678` | TCP | [`Text`](workerman_protocols::Text) |
+/// | `frame://[::1]:5679` | TCP over IPv6 | [`Frame`](workerman_protocols::Frame) |
+/// | `unix:///run/app.sock` | Unix socket | raw bytes |
+/// | `text:///run/app.sock` | Unix socket | [`Text`](workerman_protocols::Text) |
+/// | `myproto://127.0.0.1:9000` | TCP | a user protocol with `SCHEME = "myproto"` |
+///
+/// The scheme must be `S::Protocol::SCHEME` (`unix` counts as `tcp`), or
+/// starting fails with [`Error::SchemeMismatch`]. Port 0 picks a free port;
+/// [`ServerHandle::local_addr`] tells which.
+///
+/// # Examples
+///
+/// ```no_run
+/// use workerman_core::{async_trait, Connection, Service, Worker};
+/// use workerman_protocols::{Payload, Text};
+///
+/// struct Echo;
+///
+/// #[async_trait]
+/// impl Service for Echo {
+///     type Protocol = Text;
+///     async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+///         let _ = conn.send(msg);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), workerman_core::Error> {
+/// Worker::new("text://0.0.0.0:5678", Echo)
+///     .name("echo")
+///     .count(4)
+///     .reuse_port(true)
+///     .run()
+/// # }
+/// ```
+pub struct Worker<S: Service> {
+    pub(crate) config: WorkerConfig,
+    pub(crate) service: Arc<S>,
+}
+
+impl<S: Service> fmt::Debug for Worker<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .field("protocol", &<S::Protocol as Protocol>::SCHEME)
+            .finish()
+    }
+}
+
+impl<S: Service> Worker<S> {
+    /// A worker listening on `address` with `service`. Nothing is bound
+    /// until it is started. Defaults: name `"none"`, count 1, no
+    /// `reuse_port`, 10 MiB max package, 1 MiB send buffer.
+    pub fn new(address: impl Into<String>, service: S) -> Self {
+        Self::with_shared(address, Arc::new(service))
+    }
+
+    /// Like [`new`](Worker::new), with a service already shared (for example
+    /// with an outgoing connection or another worker).
+    pub fn with_shared(address: impl Into<String>, service: Arc<S>) -> Self {
+        Worker {
+            config: WorkerConfig {
+                address: address.into(),
+                name: "none".to_owned(),
+                count: 1,
+                reuse_port: false,
+                max_package_size: DEFAULT_MAX_PACKAGE_SIZE,
+                max_send_buffer_size: DEFAULT_MAX_SEND_BUFFER_SIZE,
+                backlog: DEFAULT_BACKLOG,
+            },
+            service,
+        }
+    }
+
+    /// The worker's name, shown in logs and thread names (default `"none"`).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.name = name.into();
+        self
+    }
+
+    /// How many instances serve this address (default 1; 0 counts as 1).
+    /// In-process, each instance is a thread with its own single-threaded
+    /// event loop, sharing the listening port.
+    #[must_use]
+    pub fn count(mut self, count: usize) -> Self {
+        self.config.count = count.max(1);
+        self
+    }
+
+    /// Gives each instance its own listening socket with SO_REUSEPORT, so
+    /// the kernel spreads connections evenly (default false: the instances
+    /// share one socket and compete to accept). Ignored for Unix sockets.
+    #[must_use]
+    pub fn reuse_port(mut self, reuse: bool) -> Self {
+        self.config.reuse_port = reuse;
+        self
+    }
+
+    /// The largest package a peer may send, in bytes as the protocol counts
+    /// them (default 10 MiB, Workerman's `defaultMaxPackageSize`). A larger
+    /// one is a protocol error: `on_error`, then the connection closes.
+    #[must_use]
+    pub fn max_package_size(mut self, bytes: usize) -> Self {
+        self.config.max_package_size = bytes;
+        self
+    }
+
+    /// The default send buffer limit of this worker's connections, in bytes
+    /// (default 1 MiB, Workerman's `defaultMaxSendBufferSize`). Each
+    /// connection can change its own with
+    /// [`Connection::set_max_send_buffer_size`](crate::Connection::set_max_send_buffer_size).
+    #[must_use]
+    pub fn max_send_buffer_size(mut self, bytes: usize) -> Self {
+        self.config.max_send_buffer_size = bytes;
+        self
+    }
+
+    /// The listen backlog (default 102400; the kernel caps it at
+    /// `net.core.somaxconn`).
+    #[must_use]
+    pub fn backlog(mut self, backlog: i32) -> Self {
+        self.config.backlog = backlog;
+        self
+    }
+
+    /// Starts this worker alone; see [`Server::spawn`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::spawn`].
+    pub fn spawn(self) -> Result<ServerHandle, Error> {
+        Server::new().add(self).spawn()
+    }
+
+    /// Runs this worker alone until Ctrl-C or SIGTERM; see [`Server::run`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::run`].
+    pub fn run(self) -> Result<(), Error> {
+        Server::new().add(self).run()
+    }
+}
+
+impl<S: Service> WorkerLauncher for Worker<S> {
+    fn launch(
+        self: Box<Self>,
+        token: &tokio_util::sync::CancellationToken,
+        shutdown_timeout: std::time::Duration,
+    ) -> Result<LaunchedWorker, Error> {
+        crate::server::launch(*self, token, shutdown_timeout)
+    }
+}

@@ -1,0 +1,131 @@
+//! The [`Protocol`] trait: what a URL scheme means on the wire.
+
+use std::error::Error as StdError;
+use std::io;
+
+use tokio_util::codec::{Decoder, Encoder};
+
+/// Workerman's `TcpConnection::$defaultMaxPackageSize`: 10 MiB (10 485 760 bytes).
+///
+/// Every built-in protocol uses it unless the worker sets another limit with
+/// `max_package_size`. It may change in a later minor version only together
+/// with Workerman's own default.
+pub const DEFAULT_MAX_PACKAGE_SIZE: usize = 10 * 1024 * 1024;
+
+/// A wire protocol: a URL scheme plus a [`tokio_util::codec`] Decoder/Encoder
+/// pair with typed inbound and outbound messages and a package size limit.
+///
+/// The type implementing `Protocol` is usually a unit marker (such as
+/// [`Text`](crate::Text)); the codec that does the work is
+/// [`Protocol::Codec`], created once per connection by [`Protocol::codec`].
+/// Nothing about the built-in protocols is special: a user type implementing
+/// this trait is used exactly like them, by naming its scheme in the worker
+/// address (`"myproto://127.0.0.1:9000"`).
+///
+/// # The codec contract
+///
+/// * `decode` returns `Ok(None)` when more bytes are needed, never an error.
+/// * An error from `decode` means the peer broke the protocol: the framework
+///   reports it to `on_error` and closes that connection (data already queued
+///   for sending is still flushed). The error should say what was wrong.
+/// * The codec must bound what it buffers by the `max_package_size` it was
+///   created with: a peer must not be able to grow a buffer without limit.
+/// * `encode` appends the wire form of one outbound message to the buffer.
+///
+/// # Examples
+///
+/// A JSON-lines protocol (one JSON document per line):
+///
+/// ```
+/// use bytes::{BufMut, BytesMut};
+/// use tokio_util::codec::{Decoder, Encoder};
+/// use workerman_protocols::{Protocol, TextCodec, TextCodecError};
+///
+/// struct JsonLines;
+///
+/// struct JsonLinesCodec(TextCodec);
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum JsonLinesError {
+///     #[error(transparent)]
+///     Text(#[from] TextCodecError),
+///     #[error("line is not UTF-8")]
+///     NotUtf8,
+///     #[error(transparent)]
+///     Io(#[from] std::io::Error),
+/// }
+///
+/// impl Decoder for JsonLinesCodec {
+///     type Item = String;
+///     type Error = JsonLinesError;
+///     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<String>, JsonLinesError> {
+///         match self.0.decode(src)? {
+///             None => Ok(None),
+///             Some(line) => line.into_string().map(Some).map_err(|_| JsonLinesError::NotUtf8),
+///         }
+///     }
+/// }
+///
+/// impl Encoder<String> for JsonLinesCodec {
+///     type Error = JsonLinesError;
+///     fn encode(&mut self, item: String, dst: &mut BytesMut) -> Result<(), JsonLinesError> {
+///         dst.put_slice(item.as_bytes());
+///         dst.put_u8(b'\n');
+///         Ok(())
+///     }
+/// }
+///
+/// impl Protocol for JsonLines {
+///     const SCHEME: &'static str = "jsonl";
+///     type Inbound = String;
+///     type Outbound = String;
+///     type Error = JsonLinesError;
+///     type Codec = JsonLinesCodec;
+///     fn codec(max_package_size: usize) -> JsonLinesCodec {
+///         JsonLinesCodec(TextCodec::new(max_package_size))
+///     }
+/// }
+///
+/// // The framework picks the protocol by its scheme and makes one codec per
+/// // connection, exactly as for the built-in ones:
+/// assert_eq!(JsonLines::SCHEME, "jsonl");
+/// let mut codec = JsonLines::codec(1024);
+/// let mut buf = BytesMut::from("{\"id\":1}\n{\"id\"");
+/// assert_eq!(codec.decode(&mut buf).unwrap().as_deref(), Some("{\"id\":1}"));
+/// assert_eq!(codec.decode(&mut buf).unwrap(), None); // waits for the LF
+/// let mut out = BytesMut::new();
+/// codec.encode(String::from("{}"), &mut out).unwrap();
+/// assert_eq!(&out[..], b"{}\n");
+/// ```
+pub trait Protocol: Send + Sync + 'static {
+    /// The URL scheme that selects this protocol in a worker address, in
+    /// lower case and without `://` (`"text"` for `text://127.0.0.1:5678`).
+    const SCHEME: &'static str;
+
+    /// The value handed to `on_message` for each decoded package.
+    type Inbound: Send + 'static;
+
+    /// The value `Connection::send` takes and the encoder turns into bytes.
+    type Outbound: Send + 'static;
+
+    /// Why decoding or encoding failed. `From<io::Error>` is required by the
+    /// [`Decoder`] contract.
+    type Error: StdError + From<io::Error> + Send + Sync + 'static;
+
+    /// The codec, one instance per connection.
+    type Codec: Decoder<Item = Self::Inbound, Error = Self::Error>
+        + Encoder<Self::Outbound, Error = Self::Error>
+        + Send
+        + 'static;
+
+    /// Creates the codec for one connection. `max_package_size` is the
+    /// largest package (in bytes, as the protocol counts them) the codec may
+    /// accept or buffer; a larger one is a decode error.
+    fn codec(max_package_size: usize) -> Self::Codec;
+}
+
+/// The inbound message type of protocol `P`.
+pub type Inbound<P> = <P as Protocol>::Inbound;
+
+/// The outbound message type of protocol `P`.
+pub type Outbound<P> = <P as Protocol>::Outbound;
