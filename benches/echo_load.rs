@@ -1,1 +1,538 @@
-fn main() {}
+//! End-to-end text echo load: the framework against a plain tokio server.
+//!
+//! `N` client connections each loop "send one 33-byte line (32 bytes +
+//! LF), await its echo" for `D` seconds after a warm-up, against
+//!
+//! * `framework`: `Worker::new("text://127.0.0.1:0", Echo)` with count 1,
+//!   the service of `examples/text_echo.rs` (one thread, current-thread
+//!   runtime), and
+//! * `plain`: a hand-written tokio echo server with the same behaviour (one
+//!   thread, current-thread runtime, `BufReader::read_until` + `write_all`,
+//!   TCP_NODELAY).
+//!
+//! The targets run back to back, interleaved (plain, framework, plain,
+//! framework, ...), and the best round of each is reported with msgs/s,
+//! p50/p99 round-trip latency, and the server thread's CPU time per message.
+//!
+//! Run: `cargo bench --bench echo_load`
+//!
+//! Environment:
+//! * `ECHO_CONNS` connections (default 64);
+//! * `ECHO_SECS` measured seconds per round (default 5);
+//! * `ECHO_WARMUP_MS` warm-up per round (default 1000);
+//! * `ECHO_ROUNDS` rounds per target (default 2);
+//! * `ECHO_TARGET` `framework`, `plain` or `both` (default);
+//! * `ECHO_CLIENT_THREADS` load generator worker threads (default 1: a
+//!   current-thread runtime on the main thread).
+//!
+//! Without `--bench` on the command line (for example under
+//! `cargo test --benches`) it makes one short smoke round per target.
+//! Unknown command-line arguments are ignored.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use workerman::prelude::*;
+
+/// Line payload length, without the LF.
+const LINE: usize = 32;
+/// Thread name of the framework's single instance (`name` + `-0`).
+const FRAMEWORK_THREAD: &str = "text_echo-0";
+/// Thread name of the plain server.
+const PLAIN_THREAD: &str = "plain-echo";
+
+/// The service of `examples/text_echo.rs`.
+struct Echo;
+
+#[async_trait]
+impl Service for Echo {
+    type Protocol = Text;
+
+    async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+        let _ = conn.send(msg);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Plain,
+    Framework,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Plain => "plain",
+            Target::Framework => "framework",
+        }
+    }
+
+    fn thread(self) -> &'static str {
+        match self {
+            Target::Plain => PLAIN_THREAD,
+            Target::Framework => FRAMEWORK_THREAD,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    conns: usize,
+    secs: f64,
+    warmup: Duration,
+    rounds: usize,
+    targets: Vec<Target>,
+    client_threads: usize,
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let v = std::env::var(name).ok()?;
+    match v.trim().parse() {
+        Ok(x) => Some(x),
+        Err(_) => {
+            eprintln!("echo_load: ignoring {name}={v:?} (not a valid value)");
+            None
+        }
+    }
+}
+
+impl Config {
+    fn from_env() -> Config {
+        // cargo bench passes `--bench`; criterion-style benches run a short
+        // smoke test without it (cargo test --benches).
+        let bench_mode = std::env::args().skip(1).any(|a| a == "--bench");
+        let secs_default = if bench_mode { 5.0 } else { 0.3 };
+        let warmup_default = if bench_mode { 1000 } else { 100 };
+        let rounds_default = if bench_mode { 2 } else { 1 };
+        let targets = match std::env::var("ECHO_TARGET").as_deref() {
+            Ok("framework") => vec![Target::Framework],
+            Ok("plain") => vec![Target::Plain],
+            Ok("both") | Err(_) => vec![Target::Plain, Target::Framework],
+            Ok(other) => {
+                eprintln!("echo_load: unknown ECHO_TARGET={other:?}; running both");
+                vec![Target::Plain, Target::Framework]
+            }
+        };
+        Config {
+            conns: env_parse("ECHO_CONNS").unwrap_or(64usize).max(1),
+            secs: env_parse("ECHO_SECS")
+                .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                .unwrap_or(secs_default),
+            warmup: Duration::from_millis(env_parse("ECHO_WARMUP_MS").unwrap_or(warmup_default)),
+            rounds: env_parse("ECHO_ROUNDS").unwrap_or(rounds_default).max(1),
+            targets,
+            client_threads: env_parse("ECHO_CLIENT_THREADS").unwrap_or(1usize).max(1),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Servers
+
+/// A running server under test.
+enum Server {
+    Framework(ServerHandle),
+    Plain {
+        stop: tokio::sync::oneshot::Sender<()>,
+        thread: std::thread::JoinHandle<()>,
+    },
+}
+
+impl Server {
+    fn start(target: Target) -> (Server, SocketAddr) {
+        match target {
+            Target::Framework => {
+                let handle = Worker::new("text://127.0.0.1:0", Echo)
+                    .name("text_echo")
+                    .count(1)
+                    .spawn()
+                    .expect("framework server starts");
+                let addr = handle.local_addr().as_inet().expect("an inet address");
+                (Server::Framework(handle), addr)
+            }
+            Target::Plain => {
+                let std_listener =
+                    std::net::TcpListener::bind("127.0.0.1:0").expect("plain server binds");
+                std_listener.set_nonblocking(true).expect("non-blocking");
+                let addr = std_listener.local_addr().expect("local addr");
+                let (stop, stopped) = tokio::sync::oneshot::channel();
+                let thread = std::thread::Builder::new()
+                    .name(PLAIN_THREAD.to_owned())
+                    .spawn(move || plain_server(std_listener, stopped))
+                    .expect("plain server thread starts");
+                (Server::Plain { stop, thread }, addr)
+            }
+        }
+    }
+
+    fn stop(self) -> String {
+        match self {
+            Server::Framework(handle) => {
+                let report = handle.shutdown_blocking();
+                format!(
+                    "graceful={} forced={}",
+                    report.graceful, report.forced_connections
+                )
+            }
+            Server::Plain { stop, thread } => {
+                let _ = stop.send(());
+                match thread.join() {
+                    Ok(()) => "stopped".to_owned(),
+                    Err(_) => "server thread panicked".to_owned(),
+                }
+            }
+        }
+    }
+}
+
+/// The plain tokio echo server: one thread, a current-thread runtime, one
+/// task per connection echoing each line.
+fn plain_server(listener: std::net::TcpListener, stop: tokio::sync::oneshot::Receiver<()>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("plain server runtime");
+    rt.block_on(async move {
+        let listener = TcpListener::from_std(listener).expect("register listener");
+        let accept = async {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(stream);
+                    let mut line = Vec::with_capacity(64);
+                    loop {
+                        line.clear();
+                        match reader.read_until(b'\n', &mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        // An unterminated last line is dropped, as `text://`
+                        // does.
+                        if line.last() != Some(&b'\n') {
+                            return;
+                        }
+                        if reader.get_mut().write_all(&line).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        };
+        tokio::select! {
+            _ = stop => {}
+            () = accept => {}
+        }
+    });
+    // Dropping the runtime cancels the connection tasks still running.
+}
+
+// ---------------------------------------------------------------------------
+// CPU accounting from /proc (clock ticks of USER_HZ = 100 on Linux)
+
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// utime + stime, in seconds, from a /proc `stat` file.
+fn cpu_secs(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // The command name (field 2) may hold spaces: split after its ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14, stime field 15.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / TICKS_PER_SEC)
+}
+
+/// The /proc stat path of this process's thread named `name`.
+fn thread_stat_path(name: &str) -> Option<String> {
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let path = entry.path();
+        if let Ok(comm) = std::fs::read_to_string(path.join("comm")) {
+            if comm.trim_end() == name {
+                return Some(path.join("stat").to_string_lossy().into_owned());
+            }
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CpuSample {
+    server: Option<f64>,
+    process: Option<f64>,
+}
+
+fn sample_cpu(server_stat: Option<&str>) -> CpuSample {
+    CpuSample {
+        server: server_stat.and_then(cpu_secs),
+        process: cpu_secs("/proc/self/stat"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Load generator
+
+/// What one client connection measured inside the window.
+struct ConnResult {
+    messages: u64,
+    /// Round-trip times in nanoseconds.
+    latencies: Vec<u32>,
+}
+
+/// One connection: send a line, read its echo, check it, repeat until
+/// `end`; count and time the round trips that lie wholly in
+/// `[start, end]`.
+async fn client_loop(
+    mut stream: TcpStream,
+    id: usize,
+    start: Instant,
+    end: Instant,
+) -> std::io::Result<ConnResult> {
+    let mut msg = [0u8; LINE + 1];
+    msg[LINE] = b'\n';
+    let mut echo = [0u8; LINE + 1];
+    let mut seq: u64 = 0;
+    let mut result = ConnResult {
+        messages: 0,
+        latencies: Vec::with_capacity(16 * 1024),
+    };
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            return Ok(result);
+        }
+        write!(&mut msg[..LINE], "{id:08x}{seq:024x}").expect("32 hex digits fit");
+        stream.write_all(&msg).await?;
+        stream.read_exact(&mut echo).await?;
+        let t1 = Instant::now();
+        if echo != msg {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "connection {id}: sent {:?}, got back {:?}",
+                    String::from_utf8_lossy(&msg),
+                    String::from_utf8_lossy(&echo)
+                ),
+            ));
+        }
+        if t0 >= start && t1 <= end {
+            result.messages += 1;
+            let ns = (t1 - t0).as_nanos();
+            result.latencies.push(u32::try_from(ns).unwrap_or(u32::MAX));
+        }
+        seq += 1;
+    }
+}
+
+#[derive(Debug, Clone)]
+struct RoundResult {
+    target: Target,
+    msgs_per_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+    /// Server thread CPU per message, microseconds.
+    server_cpu_us_per_msg: Option<f64>,
+    /// Server thread CPU utilisation over the window (1.0 = one core).
+    server_util: Option<f64>,
+    /// Whole-process CPU minus the server thread, utilisation.
+    client_util: Option<f64>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[idx.min(sorted.len() - 1)]) / 1000.0
+}
+
+async fn run_load(cfg: &Config, target: Target, addr: SocketAddr) -> Result<RoundResult, String> {
+    // Connect everything first, so connection setup is not measured.
+    let mut streams = Vec::with_capacity(cfg.conns);
+    for _ in 0..cfg.conns {
+        let s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
+            .await
+            .map_err(|_| "connect timed out".to_owned())?
+            .map_err(|e| format!("connect failed: {e}"))?;
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        streams.push(s);
+    }
+    let server_stat = thread_stat_path(target.thread());
+    let start = Instant::now() + cfg.warmup;
+    let window = Duration::from_secs_f64(cfg.secs);
+    let end = start + window;
+
+    // Samples the CPU counters at the window's edges.
+    let sampler = tokio::spawn({
+        let server_stat = server_stat.clone();
+        async move {
+            tokio::time::sleep_until(start.into()).await;
+            let a = sample_cpu(server_stat.as_deref());
+            tokio::time::sleep_until(end.into()).await;
+            let b = sample_cpu(server_stat.as_deref());
+            (a, b)
+        }
+    });
+
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(id, s)| tokio::spawn(client_loop(s, id, start, end)))
+        .collect();
+    let deadline = end + Duration::from_secs(10);
+    let mut messages = 0u64;
+    let mut latencies = Vec::new();
+    for t in tasks {
+        let joined = tokio::time::timeout_at(deadline.into(), t)
+            .await
+            .map_err(|_| "a client did not finish within 10 s of the window's end".to_owned())?
+            .map_err(|e| format!("client task failed: {e}"))?
+            .map_err(|e| format!("client error: {e}"))?;
+        messages += joined.messages;
+        latencies.extend_from_slice(&joined.latencies);
+    }
+    let (a, b) = sampler.await.map_err(|e| e.to_string())?;
+    latencies.sort_unstable();
+    let secs = window.as_secs_f64();
+    let server_cpu = match (a.server, b.server) {
+        (Some(x), Some(y)) => Some(y - x),
+        _ => None,
+    };
+    let process_cpu = match (a.process, b.process) {
+        (Some(x), Some(y)) => Some(y - x),
+        _ => None,
+    };
+    Ok(RoundResult {
+        target,
+        msgs_per_sec: messages as f64 / secs,
+        p50_us: percentile(&latencies, 0.50),
+        p99_us: percentile(&latencies, 0.99),
+        max_us: latencies
+            .last()
+            .map_or(f64::NAN, |&l| f64::from(l) / 1000.0),
+        server_cpu_us_per_msg: server_cpu
+            .filter(|_| messages > 0)
+            .map(|c| c * 1e6 / messages as f64),
+        server_util: server_cpu.map(|c| c / secs),
+        client_util: match (process_cpu, server_cpu) {
+            (Some(p), Some(s)) => Some((p - s) / secs),
+            _ => None,
+        },
+    })
+}
+
+fn fmt_opt(v: Option<f64>, scale: f64, unit: &str, prec: usize) -> String {
+    match v {
+        Some(x) => format!("{:.*}{unit}", prec, x * scale),
+        None => "n/a".to_owned(),
+    }
+}
+
+fn print_round(label: &str, r: &RoundResult) {
+    println!(
+        "{label:<14} {:<9} {:>10.0} msgs/s  p50 {:>7.1} us  p99 {:>7.1} us  max {:>8.1} us  \
+         server CPU {:>4} ({} /msg)  load gen CPU {:>4}",
+        r.target.name(),
+        r.msgs_per_sec,
+        r.p50_us,
+        r.p99_us,
+        r.max_us,
+        fmt_opt(r.server_util, 100.0, "%", 0),
+        fmt_opt(r.server_cpu_us_per_msg, 1.0, " us", 2),
+        fmt_opt(r.client_util, 100.0, "%", 0),
+    );
+}
+
+fn main() {
+    let cfg = Config::from_env();
+    let client_rt = if cfg.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.client_threads)
+            .enable_all()
+            .build()
+    }
+    .expect("load generator runtime");
+
+    println!(
+        "echo_load: {} connections, {}-byte lines ({} + LF), {:.1} s warm-up + {:.1} s measured, \
+         {} round(s) per target, interleaved",
+        cfg.conns,
+        LINE + 1,
+        LINE,
+        cfg.warmup.as_secs_f64(),
+        cfg.secs,
+        cfg.rounds,
+    );
+    println!(
+        "note: this machine has {} CPU core(s), SHARED by the load generator ({}) and the server \
+         under test (one thread, current-thread runtime); msgs/s is a closed-loop figure bounded \
+         by both.",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg.client_threads <= 1 {
+            "current-thread runtime on the main thread".to_owned()
+        } else {
+            format!("multi-thread runtime, {} workers", cfg.client_threads)
+        },
+    );
+
+    let mut results: Vec<RoundResult> = Vec::new();
+    for round in 1..=cfg.rounds {
+        for &target in &cfg.targets {
+            let (server, addr) = Server::start(target);
+            let outcome = client_rt.block_on(run_load(&cfg, target, addr));
+            let stopped = server.stop();
+            match outcome {
+                Ok(r) => {
+                    print_round(&format!("round {round}"), &r);
+                    results.push(r);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "echo_load: round {round} against {} failed: {e} (server: {stopped})",
+                        target.name()
+                    );
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+
+    println!("best round per target (highest msgs/s):");
+    let best = |t: Target| {
+        results
+            .iter()
+            .filter(|r| r.target == t)
+            .max_by(|a, b| a.msgs_per_sec.total_cmp(&b.msgs_per_sec))
+            .cloned()
+    };
+    let plain = best(Target::Plain);
+    let framework = best(Target::Framework);
+    for r in [&plain, &framework].into_iter().flatten() {
+        print_round("  best", r);
+    }
+    if let (Some(p), Some(f)) = (&plain, &framework) {
+        println!(
+            "framework/plain msgs/s ratio: {:.3}  (p50 latency ratio {:.3}, p99 {:.3})",
+            f.msgs_per_sec / p.msgs_per_sec,
+            f.p50_us / p.p50_us,
+            f.p99_us / p.p99_us,
+        );
+        if let (Some(fc), Some(pc)) = (f.server_cpu_us_per_msg, p.server_cpu_us_per_msg) {
+            println!(
+                "server CPU per message: framework {fc:.2} us, plain {pc:.2} us (ratio {:.2})",
+                fc / pc
+            );
+        }
+    }
+}

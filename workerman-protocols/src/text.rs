@@ -139,7 +139,7 @@ impl Encoder<Payload> for TextCodec {
 }
 
 fn memchr_lf(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', haystack)
 }
 
 /// Why [`TextCodec`] failed.

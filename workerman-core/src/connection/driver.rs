@@ -214,9 +214,19 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &Io)
         }
         match io.try_read_buf(&mut buf) {
             Ok(0) => {
-                // The peer closed its side: write what is queued, then close.
-                tracing::debug!("peer closed");
-                conn.close(None);
+                tracing::debug!("peer closed its side");
+                let pipe = lock(&shared.pipe).clone();
+                match pipe {
+                    // Piped: forward the end of stream and keep the write
+                    // side open for the other direction.
+                    Some(pipe) => {
+                        (pipe.end)();
+                        shared.finish_direction(&shared.read_eof);
+                        wait_until_closing(svc, conn).await;
+                    }
+                    // Otherwise write what is queued, then close.
+                    None => conn.close(None),
+                }
                 return;
             }
             Ok(n) => {
@@ -238,6 +248,18 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &Io)
                 return;
             }
         }
+    }
+}
+
+/// Delivers events until the connection leaves `Established`.
+async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
+    let shared = &*conn.shared;
+    loop {
+        dispatch_events(svc, conn).await;
+        if shared.state() != State::Established {
+            return;
+        }
+        shared.wake_reader.notified().await;
     }
 }
 
@@ -309,6 +331,15 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &Io) -> bool {
         if !shared.has_queued() {
             if state == State::Closing {
                 return true;
+            }
+            if shared.end_requested.load(Ordering::SeqCst)
+                && !shared.write_shut.load(Ordering::SeqCst)
+            {
+                if let Err(e) = io.shutdown(std::net::Shutdown::Write) {
+                    tracing::trace!(error = %e, "shutdown(write) failed");
+                }
+                shared.finish_direction(&shared.write_shut);
+                continue;
             }
             shared.wake_writer.notified().await;
             continue;

@@ -188,6 +188,10 @@ impl<P: Protocol> Connection<P> {
     ///   going to `on_message`;
     /// * when `dest`'s send buffer fills, this connection stops reading,
     ///   and resumes when `dest`'s buffer drains;
+    /// * when this connection's peer ends its side (FIN), `dest` is
+    ///   half-closed after flushing (a FIN to its peer), and data keeps
+    ///   flowing the other way until that peer ends too: a request, its
+    ///   end-of-stream, then the response, all pass through a two-way pipe;
     /// * when this connection closes, `dest` is closed (gracefully, after
     ///   flushing). `on_close` of this connection still runs.
     ///
@@ -201,6 +205,7 @@ impl<P: Protocol> Connection<P> {
     {
         let forward_to = dest.clone();
         let close_dest = dest.clone();
+        let end_dest = Arc::clone(&dest.shared);
         let target = pipe::PipeTarget::<P> {
             forward: Box::new(move |msg| {
                 if let Err(e) = forward_to.send(Q::Outbound::from(msg)) {
@@ -208,6 +213,7 @@ impl<P: Protocol> Connection<P> {
                 }
             }),
             close: Box::new(move || close_dest.close(None)),
+            end: Box::new(move || end_dest.request_end()),
         };
         *lock(&self.shared.pipe) = Some(Arc::new(target));
         self.shared.piped.store(true, Ordering::Release);

@@ -8,4 +8,7 @@ use workerman_protocols::Protocol;
 pub(crate) struct PipeTarget<P: Protocol> {
     pub(crate) forward: Box<dyn Fn(P::Inbound) + Send + Sync>,
     pub(crate) close: Box<dyn Fn() + Send + Sync>,
+    /// The source's peer sent FIN: forward it (flush, then FIN) while the
+    /// other direction keeps flowing.
+    pub(crate) end: Box<dyn Fn() + Send + Sync>,
 }

@@ -93,6 +93,13 @@ pub(crate) struct Shared<P: Protocol> {
     pub(crate) extensions: Mutex<Option<Box<Extensions>>>,
     pub(crate) pipe: Mutex<Option<Arc<super::pipe::PipeTarget<P>>>>,
     pub(crate) piped: AtomicBool,
+    /// Half-close support for pipes: the peer has sent FIN (`read_eof`);
+    /// a FIN was asked for once the queue is flushed (`end_requested`); it
+    /// was sent (`write_shut`). A connection with both directions finished
+    /// closes.
+    pub(crate) read_eof: AtomicBool,
+    pub(crate) end_requested: AtomicBool,
+    pub(crate) write_shut: AtomicBool,
 }
 
 /// What a successful `send` did: Workerman's `true` and `null` results.
@@ -155,6 +162,9 @@ impl<P: Protocol> Shared<P> {
             extensions: Mutex::new(None),
             pipe: Mutex::new(None),
             piped: AtomicBool::new(false),
+            read_eof: AtomicBool::new(false),
+            end_requested: AtomicBool::new(false),
+            write_shut: AtomicBool::new(false),
         }
     }
 
@@ -219,7 +229,7 @@ impl<P: Protocol> Shared<P> {
         encode: impl FnOnce(&mut P::Codec, &mut BytesMut) -> Result<(), crate::BoxError>,
     ) -> Result<SendStatus, SendFailure> {
         let mut inner = lock(&self.inner);
-        if self.state() != State::Established {
+        if self.state() != State::Established || self.end_requested.load(Ordering::Acquire) {
             return Err(SendFailure::Refused(Refused::Closed));
         }
         let max = self.max_send_buffer.load(Ordering::Relaxed);
@@ -325,6 +335,23 @@ impl<P: Protocol> Shared<P> {
             Flush::Empty
         } else {
             Flush::WouldBlock
+        }
+    }
+
+    /// Asks for a FIN once everything queued is written, keeping the read
+    /// side open (a pipe forwarding its source's end of stream).
+    pub(crate) fn request_end(&self) {
+        if !self.end_requested.swap(true, Ordering::SeqCst) {
+            self.wake_writer.notify_one();
+        }
+    }
+
+    /// Records one direction as finished; when both are, the connection
+    /// moves to `Closing` so its task completes.
+    pub(crate) fn finish_direction(&self, flag: &AtomicBool) {
+        flag.store(true, Ordering::SeqCst);
+        if self.read_eof.load(Ordering::SeqCst) && self.write_shut.load(Ordering::SeqCst) {
+            self.advance_state(State::Closing);
         }
     }
 
