@@ -1,1 +1,419 @@
-fn main() {}
+//! Server memory per idle connection: RSS growth of the server process with
+//! `IDLE_CONNS` (default 10,000) idle connections open, for the framework's
+//! text echo server and for a plain tokio echo server.
+//!
+//! The bench re-executes itself as the server (`IDLE_MEMORY_SERVER=framework`
+//! or `1`, or `IDLE_MEMORY_SERVER=plain`), so the resident set measured is
+//! the server's alone. The child prints its port on stdout and exits at
+//! stdin EOF. The parent warms the server up with a few short-lived
+//! connections, samples the child's `VmRSS` from `/proc/<pid>/status`, opens
+//! the connections in batches (each sends one line and reads its echo, so
+//! the server has surely accepted and served it), lets them idle for a
+//! second, samples again and prints `(after - before) / N`. Target: at most
+//! 4 KiB per connection for the framework.
+//!
+//! Run: `cargo bench --bench idle_memory`
+//!
+//! Environment: `IDLE_CONNS` (default 10000), `IDLE_TARGET`
+//! (`framework`, `plain` or `both`, the default). Without `--bench` on the
+//! command line (`cargo test --benches`) it makes a smoke run with 500
+//! connections. Unknown command-line arguments are ignored.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use workerman::prelude::*;
+
+/// The per-connection budget for the framework.
+const TARGET_BYTES_PER_CONN: f64 = 4096.0;
+/// Connections opened concurrently.
+const BATCH: usize = 250;
+/// Short-lived connections made before the first sample, so one-time
+/// allocations and code pages touched on the first connection are not
+/// counted per connection.
+const WARMUP_CONNS: usize = 32;
+/// The line each connection sends once.
+const LINE: &[u8] = b"hello, idle connection\n";
+/// A child server exits on its own after this long, whatever happens.
+const CHILD_WATCHDOG: Duration = Duration::from_secs(600);
+
+/// The service of `examples/text_echo.rs`.
+struct Echo;
+
+#[async_trait]
+impl Service for Echo {
+    type Protocol = Text;
+
+    async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+        let _ = conn.send(msg);
+    }
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit
+/// in force.
+fn raise_nofile() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => hard,
+            Err(e) => {
+                eprintln!("idle_memory: cannot raise RLIMIT_NOFILE to {hard}: {e}");
+                soft
+            }
+        },
+        Ok((soft, _)) => soft,
+        Err(e) => {
+            eprintln!("idle_memory: getrlimit failed: {e}");
+            1024
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Child: the servers
+
+/// Blocks until stdin reaches EOF (the parent closed it or died), or the
+/// watchdog fires, then exits the process.
+fn wait_for_stdin_eof_then_exit() -> ! {
+    std::thread::spawn(|| {
+        std::thread::sleep(CHILD_WATCHDOG);
+        eprintln!("idle_memory server: watchdog expired, exiting");
+        std::process::exit(2);
+    });
+    let mut sink = [0u8; 64];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        match stdin.read(&mut sink) {
+            Ok(0) | Err(_) => std::process::exit(0),
+            Ok(_) => {}
+        }
+    }
+}
+
+fn announce_port(port: u16) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{port}");
+    let _ = out.flush();
+}
+
+fn framework_server() -> ! {
+    raise_nofile();
+    let handle = Worker::new("text://127.0.0.1:0", Echo)
+        .name("text_echo")
+        .count(1)
+        .spawn()
+        .expect("framework server starts");
+    let port = handle.local_addr().port().expect("an inet address");
+    announce_port(port);
+    // The handle must stay alive: dropping it stops the server.
+    let _keep = handle;
+    wait_for_stdin_eof_then_exit()
+}
+
+fn plain_server() -> ! {
+    raise_nofile();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("plain server binds");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::Builder::new()
+        .name("plain-echo".to_owned())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("plain server runtime");
+            rt.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("register listener");
+                loop {
+                    let (stream, _) = match listener.accept().await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            eprintln!("plain server: accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(async move {
+                        // BufReader with its default capacity (8 KiB).
+                        let mut reader = tokio::io::BufReader::new(stream);
+                        let mut line = Vec::new();
+                        loop {
+                            line.clear();
+                            match reader.read_until(b'\n', &mut line).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(_) => {}
+                            }
+                            if line.last() != Some(&b'\n') {
+                                return;
+                            }
+                            if reader.get_mut().write_all(&line).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+        })
+        .expect("plain server thread starts");
+    announce_port(port);
+    wait_for_stdin_eof_then_exit()
+}
+
+// ---------------------------------------------------------------------------
+// Parent: the measurement
+
+/// Kills and reaps the child server however the parent leaves.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `kB` field of `/proc/<pid>/status`, in bytes.
+fn status_field(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Mem {
+    rss: u64,
+    anon: Option<u64>,
+    fds: Option<usize>,
+}
+
+fn sample(pid: u32) -> Result<Mem, String> {
+    Ok(Mem {
+        rss: status_field(pid, "VmRSS:").ok_or("cannot read the child's VmRSS")?,
+        anon: status_field(pid, "RssAnon:"),
+        fds: std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()
+            .map(|d| d.count()),
+    })
+}
+
+/// Connects, sends one line and reads its echo.
+async fn open_one(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    s.write_all(LINE).await?;
+    let mut echo = [0u8; LINE.len()];
+    s.read_exact(&mut echo).await?;
+    if echo != LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("bad echo {:?}", String::from_utf8_lossy(&echo)),
+        ));
+    }
+    Ok(s)
+}
+
+/// Opens `n` connections, `BATCH` at a time, each within 10 s.
+async fn open_many(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
+    let mut conns = Vec::with_capacity(n);
+    while conns.len() < n {
+        let batch = BATCH.min(n - conns.len());
+        let opened = futures::future::try_join_all((0..batch).map(|_| async move {
+            tokio::time::timeout(Duration::from_secs(10), open_one(addr))
+                .await
+                .map_err(|_| "connect + echo timed out after 10 s".to_owned())?
+                .map_err(|e| e.to_string())
+        }))
+        .await
+        .map_err(|e| format!("after {} connections: {e}", conns.len()))?;
+        conns.extend(opened);
+    }
+    Ok(conns)
+}
+
+#[derive(Debug, Clone)]
+struct Outcome {
+    kind: &'static str,
+    per_conn: f64,
+    per_conn_anon: Option<f64>,
+}
+
+fn measure(kind: &'static str, n: usize, rt: &tokio::runtime::Runtime) -> Result<Outcome, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let child = Command::new(exe)
+        .env("IDLE_MEMORY_SERVER", kind)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the {kind} server: {e}"))?;
+    let mut child = ChildGuard(child);
+    let pid = child.0.id();
+
+    // The port, with a deadline.
+    let stdout = child.0.stdout.take().ok_or("no child stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| format!("the {kind} server did not report its port within 10 s"))?;
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| format!("the {kind} server printed {line:?}, not a port"))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+
+    let started = Instant::now();
+    let (before, after, conns) = rt.block_on(async {
+        // Warm-up: a few connections opened, used and closed.
+        let warm = open_many(addr, WARMUP_CONNS).await?;
+        drop(warm);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = sample(pid)?;
+        let conns = tokio::time::timeout(Duration::from_secs(120), open_many(addr, n))
+            .await
+            .map_err(|_| format!("opening {n} connections took more than 120 s"))??;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = sample(pid)?;
+        Ok::<_, String>((before, after, conns))
+    })?;
+    let elapsed = started.elapsed();
+
+    let per_conn = (after.rss as f64 - before.rss as f64) / n as f64;
+    let per_conn_anon = match (before.anon, after.anon) {
+        (Some(b), Some(a)) => Some((a as f64 - b as f64) / n as f64),
+        _ => None,
+    };
+    println!("{kind} server (pid {pid}), {n} idle connections, opened in {elapsed:.2?}:");
+    println!(
+        "  VmRSS   before {:>8.1} KiB  after {:>8.1} KiB  growth {:>8.1} KiB  => {:>7.0} bytes/conn",
+        before.rss as f64 / 1024.0,
+        after.rss as f64 / 1024.0,
+        (after.rss as f64 - before.rss as f64) / 1024.0,
+        per_conn
+    );
+    if let (Some(b), Some(a), Some(p)) = (before.anon, after.anon, per_conn_anon) {
+        println!(
+            "  RssAnon before {:>8.1} KiB  after {:>8.1} KiB  growth {:>8.1} KiB  => {:>7.0} bytes/conn",
+            b as f64 / 1024.0,
+            a as f64 / 1024.0,
+            (a as f64 - b as f64) / 1024.0,
+            p
+        );
+    }
+    if let (Some(b), Some(a)) = (before.fds, after.fds) {
+        let held = a.saturating_sub(b);
+        println!(
+            "  server fds: {b} before, {a} after ({held} new; {})",
+            if held == n {
+                "every connection held"
+            } else {
+                "MISMATCH"
+            }
+        );
+    }
+
+    // Kill the server first (so it does not spend time closing 10,000
+    // connections), then drop the client ends.
+    drop(child);
+    drop(conns);
+    Ok(Outcome {
+        kind,
+        per_conn,
+        per_conn_anon,
+    })
+}
+
+fn main() {
+    match std::env::var("IDLE_MEMORY_SERVER").as_deref() {
+        Ok("1") | Ok("framework") => framework_server(),
+        Ok("plain") => plain_server(),
+        _ => {}
+    }
+
+    let bench_mode = std::env::args().skip(1).any(|a| a == "--bench");
+    let requested: usize = std::env::var("IDLE_CONNS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(if bench_mode { 10_000 } else { 500 })
+        .max(1);
+    let kinds: Vec<&'static str> = match std::env::var("IDLE_TARGET").as_deref() {
+        Ok("framework") => vec!["framework"],
+        Ok("plain") => vec!["plain"],
+        _ => vec!["framework", "plain"],
+    };
+
+    // This process holds the client ends: N descriptors and a few more.
+    let limit = raise_nofile();
+    let room = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(WARMUP_CONNS + 64);
+    let n = if requested > room {
+        eprintln!(
+            "idle_memory: RLIMIT_NOFILE is {limit}; measuring {room} connections, not {requested}"
+        );
+        room
+    } else {
+        requested
+    };
+    if !bench_mode {
+        println!(
+            "idle_memory: smoke run (no --bench argument); figures with few connections are noisy"
+        );
+    }
+    println!(
+        "idle_memory: server RSS growth per idle connection, {n} connections, target <= {} bytes/conn for the framework",
+        TARGET_BYTES_PER_CONN
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let mut outcomes = Vec::new();
+    for kind in kinds {
+        match measure(kind, n, &rt) {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                eprintln!("idle_memory: {kind}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    println!("summary (VmRSS growth / connections):");
+    for o in &outcomes {
+        let anon = o
+            .per_conn_anon
+            .map_or(String::new(), |a| format!(" (RssAnon: {a:.0})"));
+        if o.kind == "framework" {
+            let verdict = if o.per_conn <= TARGET_BYTES_PER_CONN {
+                "MET"
+            } else {
+                "NOT MET"
+            };
+            println!(
+                "  {:<9} {:>7.0} bytes/conn{anon}  target <= {TARGET_BYTES_PER_CONN} bytes: {verdict}",
+                o.kind, o.per_conn
+            );
+        } else {
+            println!("  {:<9} {:>7.0} bytes/conn{anon}", o.kind, o.per_conn);
+        }
+    }
+}

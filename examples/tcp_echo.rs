@@ -1,5 +1,7 @@
 //! Raw TCP echo server: bytes come back as they arrive, with no framing
-//! (each read is one message).
+//! (each read is one message). A client that sends faster than it reads
+//! is slowed down rather than losing data: reading pauses while the send
+//! buffer is full.
 //!
 //! Run: `cargo run --release --example tcp_echo`
 //! Try:
@@ -21,6 +23,14 @@ impl Service for Echo {
 
     async fn on_message(&self, conn: &Connection<Tcp>, msg: Payload) {
         let _ = conn.send(msg);
+    }
+
+    async fn on_buffer_full(&self, conn: &Connection<Tcp>) {
+        conn.pause_recv();
+    }
+
+    async fn on_buffer_drain(&self, conn: &Connection<Tcp>) {
+        conn.resume_recv();
     }
 }
 

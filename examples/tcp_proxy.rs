@@ -1,8 +1,9 @@
 //! TCP proxy: every client connection gets its own connection to an
 //! upstream server, and bytes are piped both ways with back-pressure
-//! (`Connection::pipe`). When either side closes, the other is closed after
-//! its queued data is flushed; if the upstream cannot be reached, the client
-//! is closed.
+//! (`Connection::pipe`). A side that ends its stream (FIN) is forwarded as
+//! a FIN while replies keep flowing back; when a side closes, the other is
+//! closed after its queued data is flushed. If the upstream cannot be
+//! reached, the client is closed.
 //!
 //! Run: `cargo run --release --example tcp_proxy`, with an upstream, for
 //! example `cargo run --release --example tcp_echo` (the default upstream).

@@ -18,6 +18,8 @@ pub(crate) struct WorkerShared<P: Protocol> {
     pub(crate) name: Arc<str>,
     pub(crate) listen_addr: Option<SocketAddress>,
     pub(crate) stats: Arc<WorkerStats>,
+    /// Cancelled when this instance starts shutting down.
+    pub(crate) shutdown: tokio_util::sync::CancellationToken,
     /// The live connections of this instance. A std mutex: it is held only
     /// to insert, remove or clone handles, never across an await.
     connections: Mutex<HashMap<u64, Connection<P>>>,
@@ -30,6 +32,7 @@ impl<P: Protocol> WorkerShared<P> {
         name: Arc<str>,
         listen_addr: Option<SocketAddress>,
         stats: Arc<WorkerStats>,
+        shutdown: tokio_util::sync::CancellationToken,
     ) -> Self {
         WorkerShared {
             id,
@@ -37,6 +40,7 @@ impl<P: Protocol> WorkerShared<P> {
             name,
             listen_addr,
             stats,
+            shutdown,
             connections: Mutex::new(HashMap::new()),
         }
     }

@@ -137,10 +137,15 @@ impl Server {
             workers: Vec::new(),
         };
         for w in self.workers {
-            // On error, dropping `handle` cancels and stops what started.
-            handle
-                .workers
-                .push(w.launch(&token, self.shutdown_timeout)?);
+            match w.launch(&token, self.shutdown_timeout) {
+                Ok(launched) => handle.workers.push(launched),
+                Err(e) => {
+                    // Stop what started, so that nothing listens any more
+                    // when the error is returned.
+                    handle.shutdown_blocking();
+                    return Err(e);
+                }
+            }
         }
         Ok(handle)
     }
@@ -228,12 +233,14 @@ pub(crate) fn launch<S: Service>(
     };
     for (id, listener) in listeners.into_iter().enumerate() {
         let stats = Arc::new(WorkerStats::default());
+        let token = parent.child_token();
         let shared = Arc::new(WorkerShared::<S::Protocol>::new(
             id,
             config.count,
             Arc::clone(&name),
             Some(addr.clone()),
             Arc::clone(&stats),
+            token.clone(),
         ));
         let (ready_tx, ready_rx) = std_mpsc::sync_channel(1);
         let instance = InstanceRun {
@@ -241,7 +248,7 @@ pub(crate) fn launch<S: Service>(
             service: Arc::clone(&worker.service),
             worker: shared,
             config: Arc::clone(&config),
-            token: parent.child_token(),
+            token,
             shutdown_timeout,
         };
         let thread = std::thread::Builder::new()

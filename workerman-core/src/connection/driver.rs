@@ -113,7 +113,16 @@ async fn run<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: Arc<Io>) {
     }
     tracing::debug!(graceful, "closed");
     if graceful {
-        linger(&io).await;
+        match &shared.worker {
+            // A stopping worker does not wait for peers.
+            Some(w) => {
+                tokio::select! {
+                    () = w.shutdown.cancelled() => {}
+                    () = linger(&io) => {}
+                }
+            }
+            None => linger(&io).await,
+        }
     }
 }
 
