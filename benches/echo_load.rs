@@ -450,6 +450,19 @@ fn print_round(label: &str, r: &RoundResult) {
     );
 }
 
+/// Prints the system load average: other processes compete for the same
+/// two cores and make rounds noisy.
+fn print_loadavg(when: &str) {
+    if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
+        let l: Vec<&str> = l.split_whitespace().take(3).collect();
+        println!(
+            "load average {when}: {} (anything well above 2 here means other processes took CPU \
+             from this bench; server CPU per message is the steadier figure)",
+            l.join(" ")
+        );
+    }
+}
+
 fn main() {
     let cfg = Config::from_env();
     let client_rt = if cfg.client_threads <= 1 {
@@ -486,6 +499,7 @@ fn main() {
         },
     );
 
+    print_loadavg("before");
     let mut results: Vec<RoundResult> = Vec::new();
     for round in 1..=cfg.rounds {
         for &target in &cfg.targets {
@@ -508,6 +522,7 @@ fn main() {
         }
     }
 
+    print_loadavg("after");
     println!("best round per target (highest msgs/s):");
     let best = |t: Target| {
         results

@@ -45,6 +45,7 @@ impl Service for Proxy {
     async fn on_connect(&self, client: &Connection<Tcp>) {
         client.pause_recv();
         let upstream = match AsyncTcpConnection::new(self.upstream.as_str(), Upstream)
+            .pause_recv(true)
             .connect()
             .await
         {
@@ -55,12 +56,12 @@ impl Service for Proxy {
                 return;
             }
         };
-        // No await between `connect` returning and the pipes: the upstream's
-        // task runs on this same single-threaded event loop, so it cannot
-        // deliver anything to `Upstream::on_message` first.
+        // Both sides start paused, so nothing reaches `on_message` before
+        // the pipes are in place (even if the upstream speaks first).
         client.pipe(&upstream);
         upstream.pipe(client);
         client.resume_recv();
+        upstream.resume_recv();
         tracing::info!(client = client.id(), upstream = upstream.id(), peer = %client.remote_addr(), "proxying");
     }
 

@@ -20,6 +20,17 @@ impl Service for Echo {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_clients_get_only_their_own_echoes() {
+    // 1,000 clients and their accepted sockets live in this process.
+    let (soft, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    if soft < 4096 {
+        assert!(
+            hard >= 4096,
+            "this test needs an fd limit of at least 4096 (hard limit {hard})"
+        );
+        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, 4096, hard)
+            .unwrap();
+    }
     let server = Worker::new("text://127.0.0.1:0", Echo)
         .count(2)
         .spawn()

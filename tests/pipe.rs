@@ -57,13 +57,19 @@ impl Service for Proxy {
             Upstream(self.seen.clone()),
         )
         .max_send_buffer_size(LIMIT)
+        .pause_recv(true)
         .connect()
         .await
         .expect("upstream reachable");
         client.pipe(&up);
         up.pipe(client);
-        self.seen.conns.lock().unwrap().extend([client.clone(), up]);
+        self.seen
+            .conns
+            .lock()
+            .unwrap()
+            .extend([client.clone(), up.clone()]);
         client.resume_recv();
+        up.resume_recv();
     }
     async fn on_message(&self, _conn: &Connection<Tcp>, _msg: Payload) {
         unreachable!("piped connections do not call on_message");

@@ -62,8 +62,8 @@ async fn unix_sockets_raw_and_text() {
     let text_path = temp_socket("text");
     let (ev, mut log) = events();
     let server = Server::new()
-        .add(Worker::new(format!("unix://{}", raw_path.display()), Raw))
-        .add(Worker::new(
+        .worker(Worker::new(format!("unix://{}", raw_path.display()), Raw))
+        .worker(Worker::new(
             format!("text://{}", text_path.display()),
             Who(ev),
         ))
@@ -162,8 +162,8 @@ fn a_failed_worker_stops_the_ones_started_before_it() {
     let free = first.local_addr().unwrap().port();
     drop(first);
     let err = Server::new()
-        .add(Worker::new(format!("tcp://127.0.0.1:{free}"), Raw))
-        .add(Worker::new(format!("tcp://127.0.0.1:{port}"), Raw))
+        .worker(Worker::new(format!("tcp://127.0.0.1:{free}"), Raw))
+        .worker(Worker::new(format!("tcp://127.0.0.1:{port}"), Raw))
         .spawn()
         .unwrap_err();
     assert!(matches!(err, Error::Bind { .. }));

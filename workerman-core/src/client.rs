@@ -27,6 +27,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// # Examples
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// use workerman_core::{async_trait, AsyncTcpConnection, Connection, Service};
 /// use workerman_protocols::{Payload, Text};
 ///
@@ -53,6 +54,7 @@ pub struct AsyncTcpConnection<S: Service> {
     connect_timeout: Duration,
     max_package_size: usize,
     max_send_buffer_size: usize,
+    paused: bool,
 }
 
 impl<S: Service> fmt::Debug for AsyncTcpConnection<S> {
@@ -74,7 +76,19 @@ impl<S: Service> AsyncTcpConnection<S> {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_package_size: DEFAULT_MAX_PACKAGE_SIZE,
             max_send_buffer_size: DEFAULT_MAX_SEND_BUFFER_SIZE,
+            paused: false,
         }
+    }
+
+    /// Starts the connection with reading paused (default false): nothing
+    /// the peer sends is read until
+    /// [`Connection::resume_recv`](crate::Connection::resume_recv). Use it to
+    /// set up a [`pipe`](crate::Connection::pipe) before any data can reach
+    /// `on_message`, for example when the peer speaks first.
+    #[must_use]
+    pub fn pause_recv(mut self, paused: bool) -> Self {
+        self.paused = paused;
+        self
     }
 
     /// How long to wait for the connection (default 10 s).
@@ -148,6 +162,7 @@ impl<S: Service> AsyncTcpConnection<S> {
             max_package_size: self.max_package_size,
             max_send_buffer_size: self.max_send_buffer_size,
             worker: None,
+            paused: self.paused,
         });
         tokio::spawn(fut);
         Ok(conn)

@@ -198,6 +198,7 @@ pub(crate) async fn accept_loop<S: Service>(
                     max_package_size: config.max_package_size,
                     max_send_buffer_size: config.max_send_buffer_size,
                     worker: Some(Arc::clone(&worker)),
+                    paused: false,
                 });
                 tracker.spawn(fut);
             }

@@ -71,8 +71,8 @@ struct InstanceReport {
 /// #   async fn on_message(&self, _: &Connection<Frame>, _: Payload) {} }
 /// # fn main() -> Result<(), workerman_core::Error> {
 /// Server::new()
-///     .add(Worker::new("text://127.0.0.1:5678", A))
-///     .add(Worker::new("frame://127.0.0.1:5679", B).count(2))
+///     .worker(Worker::new("text://127.0.0.1:5678", A))
+///     .worker(Worker::new("frame://127.0.0.1:5679", B).count(2))
 ///     .run()
 /// # }
 /// ```
@@ -107,8 +107,8 @@ impl Server {
         }
     }
 
-    /// Adds a worker.
-    pub fn add<S: Service>(mut self, worker: Worker<S>) -> Self {
+    /// Adds a worker; workers start in the order they were added.
+    pub fn worker<S: Service>(mut self, worker: Worker<S>) -> Self {
         self.workers.push(Box::new(worker));
         self
     }

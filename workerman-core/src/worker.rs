@@ -173,7 +173,7 @@ impl<S: Service> Worker<S> {
     ///
     /// As [`Server::spawn`].
     pub fn spawn(self) -> Result<ServerHandle, Error> {
-        Server::new().add(self).spawn()
+        Server::new().worker(self).spawn()
     }
 
     /// Runs this worker alone until Ctrl-C or SIGTERM; see [`Server::run`].
@@ -182,7 +182,7 @@ impl<S: Service> Worker<S> {
     ///
     /// As [`Server::run`].
     pub fn run(self) -> Result<(), Error> {
-        Server::new().add(self).run()
+        Server::new().worker(self).run()
     }
 }
 

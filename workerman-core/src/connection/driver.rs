@@ -47,6 +47,8 @@ pub(crate) struct ConnectionSetup<S: Service> {
     pub(crate) max_package_size: usize,
     pub(crate) max_send_buffer_size: usize,
     pub(crate) worker: Option<Arc<WorkerShared<S::Protocol>>>,
+    /// Start with reading paused (see `AsyncTcpConnection::pause_recv`).
+    pub(crate) paused: bool,
 }
 
 /// Creates the connection and returns its handle and the future that runs
@@ -69,10 +71,16 @@ pub(crate) fn drive<S: Service>(
         setup.worker,
     ));
     let conn = Connection::from_shared(shared);
+    if setup.paused {
+        conn.pause_recv();
+    }
     if let Some(w) = &conn.shared.worker {
         w.register(&conn);
     }
+    // A root span: an outgoing connection opened from a handler is not part
+    // of the connection that opened it.
     let span = tracing::debug_span!(
+        parent: None,
         "conn",
         worker = conn.shared.worker.as_ref().map(|w| &*w.name),
         conn_id = id,

@@ -253,6 +253,7 @@ impl<P: Protocol> Connection<P> {
     /// to keep values apart.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # use workerman_core::Connection;
     /// # use workerman_protocols::Text;
     /// # fn f(conn: &Connection<Text>) {
