@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use workerman::prelude::*;
 
 /// Line payload length, without the LF.
@@ -86,6 +86,8 @@ struct Config {
     rounds: usize,
     targets: Vec<Target>,
     client_threads: usize,
+    /// `--bench` was passed (cargo bench); otherwise a smoke run.
+    bench_mode: bool,
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -125,6 +127,7 @@ impl Config {
             rounds: env_parse("ECHO_ROUNDS").unwrap_or(rounds_default).max(1),
             targets,
             client_threads: env_parse("ECHO_CLIENT_THREADS").unwrap_or(1usize).max(1),
+            bench_mode,
         }
     }
 }
@@ -154,15 +157,25 @@ impl Server {
                 (Server::Framework(handle), addr)
             }
             Target::Plain => {
-                let std_listener =
-                    std::net::TcpListener::bind("127.0.0.1:0").expect("plain server binds");
-                std_listener.set_nonblocking(true).expect("non-blocking");
-                let addr = std_listener.local_addr().expect("local addr");
+                // A TcpSocket, so that the backlog can be chosen (std's
+                // TcpListener::bind listens with 128).
+                let socket = tokio::net::TcpSocket::new_v4().expect("plain server socket");
+                socket
+                    .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .expect("plain server binds");
+                let addr = socket.local_addr().expect("local addr");
                 let (stop, stopped) = tokio::sync::oneshot::channel();
+                let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
                 let thread = std::thread::Builder::new()
                     .name(PLAIN_THREAD.to_owned())
-                    .spawn(move || plain_server(std_listener, stopped))
+                    .spawn(move || plain_server(socket, stopped, ready_tx))
                     .expect("plain server thread starts");
+                // Like Worker::spawn, return once the server listens (and
+                // its thread carries its name, which the CPU accounting
+                // looks up).
+                ready_rx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("plain server thread ready within 10 s");
                 (Server::Plain { stop, thread }, addr)
             }
         }
@@ -190,13 +203,18 @@ impl Server {
 
 /// The plain tokio echo server: one thread, a current-thread runtime, one
 /// task per connection echoing each line.
-fn plain_server(listener: std::net::TcpListener, stop: tokio::sync::oneshot::Receiver<()>) {
+fn plain_server(
+    socket: tokio::net::TcpSocket,
+    stop: tokio::sync::oneshot::Receiver<()>,
+    ready: std::sync::mpsc::SyncSender<()>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("plain server runtime");
     rt.block_on(async move {
-        let listener = TcpListener::from_std(listener).expect("register listener");
+        let listener = socket.listen(4096).expect("plain server listens");
+        let _ = ready.send(());
         let accept = async {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -477,6 +495,11 @@ fn main() {
     }
     .expect("load generator runtime");
 
+    if !cfg.bench_mode {
+        println!(
+            "echo_load: smoke run (no --bench argument): short rounds, figures not meaningful"
+        );
+    }
     println!(
         "echo_load: {} connections, {}-byte lines ({} + LF), {:.1} s warm-up + {:.1} s measured, \
          {} round(s) per target, interleaved",
@@ -536,9 +559,36 @@ fn main() {
     for r in [&plain, &framework].into_iter().flatten() {
         print_round("  best", r);
     }
+    let median = |t: Target, f: fn(&RoundResult) -> f64| {
+        let mut v: Vec<f64> = results.iter().filter(|r| r.target == t).map(f).collect();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
+    };
+    println!("median over rounds:");
+    for &t in &cfg.targets {
+        println!(
+            "  {:<9} {:>10.0} msgs/s  p50 {:>7.1} us  p99 {:>7.1} us  server CPU {:.2} us/msg",
+            t.name(),
+            median(t, |r| r.msgs_per_sec),
+            median(t, |r| r.p50_us),
+            median(t, |r| r.p99_us),
+            median(t, |r| r.server_cpu_us_per_msg.unwrap_or(f64::NAN)),
+        );
+    }
+    if cfg.targets.len() == 2 {
+        println!(
+            "framework/plain msgs/s ratio (medians): {:.3}",
+            median(Target::Framework, |r| r.msgs_per_sec)
+                / median(Target::Plain, |r| r.msgs_per_sec)
+        );
+    }
     if let (Some(p), Some(f)) = (&plain, &framework) {
         println!(
-            "framework/plain msgs/s ratio: {:.3}  (p50 latency ratio {:.3}, p99 {:.3})",
+            "framework/plain msgs/s ratio (best rounds): {:.3}  (p50 latency ratio {:.3}, p99 {:.3})",
             f.msgs_per_sec / p.msgs_per_sec,
             f.p50_us / p.p50_us,
             f.p99_us / p.p99_us,

@@ -39,6 +39,9 @@ const BATCH: usize = 250;
 const WARMUP_CONNS: usize = 32;
 /// The line each connection sends once.
 const LINE: &[u8] = b"hello, idle connection\n";
+/// The plain server's listen backlog (the framework asks for 102400; the
+/// kernel caps both at net.core.somaxconn).
+const PLAIN_BACKLOG: u32 = 4096;
 /// A child server exits on its own after this long, whatever happens.
 const CHILD_WATCHDOG: Duration = Duration::from_secs(600);
 
@@ -117,9 +120,15 @@ fn framework_server() -> ! {
 
 fn plain_server() -> ! {
     raise_nofile();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("plain server binds");
-    listener.set_nonblocking(true).expect("non-blocking");
-    let port = listener.local_addr().expect("local addr").port();
+    // A tokio TcpSocket, so that the listen backlog can be chosen: std's
+    // TcpListener::bind listens with a backlog of 128, which drops SYNs
+    // while a batch of connections arrives and costs 1 s retransmits.
+    let socket = tokio::net::TcpSocket::new_v4().expect("plain server socket");
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("plain server binds");
+    let port = socket.local_addr().expect("local addr").port();
+    let (listening_tx, listening_rx) = mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("plain-echo".to_owned())
         .spawn(move || {
@@ -128,8 +137,8 @@ fn plain_server() -> ! {
                 .build()
                 .expect("plain server runtime");
             rt.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).expect("register listener");
+                let listener = socket.listen(PLAIN_BACKLOG).expect("plain server listens");
+                let _ = listening_tx.send(());
                 loop {
                     let (stream, _) = match listener.accept().await {
                         Ok(a) => a,
@@ -162,6 +171,10 @@ fn plain_server() -> ! {
             });
         })
         .expect("plain server thread starts");
+    // Announce the port only once it accepts connections.
+    listening_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("plain server listening within 10 s");
     announce_port(port);
     wait_for_stdin_eof_then_exit()
 }
