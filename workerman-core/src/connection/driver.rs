@@ -24,7 +24,7 @@ use workerman_protocols::Protocol;
 use super::shared::{lock, Event, Flush, Shared, State};
 use super::Connection;
 use crate::context::WorkerShared;
-use crate::io::Io;
+use crate::io::{Io, ReadHalf, WriteHalf};
 use crate::stats::WorkerStats;
 use crate::{ConnectionError, Service, SocketAddress};
 
@@ -59,7 +59,8 @@ pub(crate) fn drive<S: Service>(
     Connection<S::Protocol>,
     impl Future<Output = ()> + Send + 'static,
 ) {
-    let io = Arc::new(setup.io);
+    let (reader, writer) = setup.io.split();
+    let io = Arc::new(writer);
     let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let shared = Arc::new(Shared::new(
         id,
@@ -89,21 +90,26 @@ pub(crate) fn drive<S: Service>(
     let service = setup.service;
     let handle = conn.clone();
     let fut = async move {
-        run(&*service, &conn, io).await;
+        run(&*service, &conn, reader, io).await;
     }
     .instrument(span);
     (handle, fut)
 }
 
-async fn run<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: Arc<Io>) {
+async fn run<S: Service>(
+    svc: &S,
+    conn: &Connection<S::Protocol>,
+    mut reader: ReadHalf,
+    io: Arc<WriteHalf>,
+) {
     let shared = &*conn.shared;
     tracing::debug!("connected");
     if !guard(svc.on_connect(conn), "on_connect", stats(shared)).await {
         conn.destroy();
     }
-    let ((), graceful) = futures::join!(read_loop(svc, conn, &io), write_loop(shared, &io));
+    let ((), graceful) = futures::join!(read_loop(svc, conn, &mut reader), write_loop(shared, &io));
     if graceful {
-        if let Err(e) = io.shutdown(std::net::Shutdown::Write) {
+        if let Err(e) = io.shutdown_write() {
             tracing::trace!(error = %e, "shutdown(write) failed");
         }
     }
@@ -126,10 +132,10 @@ async fn run<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: Arc<Io>) {
             Some(w) => {
                 tokio::select! {
                     () = w.shutdown.cancelled() => {}
-                    () = linger(&io) => {}
+                    () = linger(&mut reader) => {}
                 }
             }
-            None => linger(&io).await,
+            None => linger(&mut reader).await,
         }
     }
 }
@@ -193,7 +199,7 @@ async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     }
 }
 
-async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &Io) {
+async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut ReadHalf) {
     let shared = &*conn.shared;
     let mut buf = BytesMut::new();
     loop {
@@ -216,20 +222,25 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &Io)
             // read buffer at all.
             buf = BytesMut::new();
         }
-        tokio::select! {
+        // Wait for data before taking a buffer, so an idle connection holds
+        // none; then read through `read_buf`, which is ready at once.
+        let ready = tokio::select! {
             biased;
             () = shared.wake_reader.notified() => continue,
-            ready = io.readable() => {
-                if let Err(e) = ready {
-                    read_failed(svc, conn, e).await;
-                    return;
-                }
-            }
-        }
+            r = io.readable() => r,
+        };
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
-        match io.try_read_buf(&mut buf) {
+        let read = match ready {
+            Ok(()) => tokio::select! {
+                biased;
+                () = shared.wake_reader.notified() => continue,
+                r = io.read_buf(&mut buf) => r,
+            },
+            Err(e) => Err(e),
+        };
+        match read {
             Ok(0) => {
                 tracing::debug!("peer closed its side");
                 let pipe = lock(&shared.pipe).clone();
@@ -339,7 +350,7 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
 
 /// Flushes the send queue whenever it holds data, until the connection is
 /// closed (returns false) or closing and flushed (returns true).
-async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &Io) -> bool {
+async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &WriteHalf) -> bool {
     loop {
         let state = shared.state();
         if state == State::Closed {
@@ -352,7 +363,7 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &Io) -> bool {
             if shared.end_requested.load(Ordering::SeqCst)
                 && !shared.write_shut.load(Ordering::SeqCst)
             {
-                if let Err(e) = io.shutdown(std::net::Shutdown::Write) {
+                if let Err(e) = io.shutdown_write() {
                     tracing::trace!(error = %e, "shutdown(write) failed");
                 }
                 shared.finish_direction(&shared.write_shut);
@@ -385,23 +396,19 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &Io) -> bool {
 
 /// After a graceful close: read and discard until the peer closes too, for
 /// at most [`LINGER`].
-async fn linger(io: &Io) {
+async fn linger(io: &mut ReadHalf) {
     let drain = async {
         let mut scratch = BytesMut::with_capacity(4096);
         loop {
-            if io.readable().await.is_err() {
-                return;
-            }
             scratch.clear();
-            match io.try_read_buf(&mut scratch) {
-                Ok(0) => return,
+            match io.read_buf(&mut scratch).await {
+                Ok(0) | Err(_) => return,
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(_) => return,
             }
         }
     };
-    // Either outcome ends the linger; the socket closes when `io` drops.
+    // Either outcome ends the linger; the socket closes when the halves
+    // drop.
     let _ = tokio::time::timeout(LINGER, drain).await;
 }
 

@@ -13,9 +13,13 @@ use workerman_protocols::Protocol;
 
 use crate::context::WorkerShared;
 use crate::extensions::Extensions;
-use crate::io::Io;
+use crate::io::WriteHalf;
 use crate::stats::ConnCounters;
 use crate::SocketAddress;
+
+/// The largest encode buffer kept for reuse between sends; larger ones are
+/// freed, so an idle connection holds little memory.
+const SCRATCH_KEEP: usize = 2048;
 
 /// Where a connection is in its life. Accepted connections start
 /// `Established`; `close` moves to `Closing` (flush, then close); `destroy`,
@@ -77,7 +81,7 @@ pub(crate) struct Shared<P: Protocol> {
     /// The socket. The task owns the only strong reference, so the file
     /// descriptor closes when the task ends even if user code keeps
     /// handles; a sender upgrades it for the duration of one write.
-    pub(crate) io: Weak<Io>,
+    pub(crate) io: Weak<WriteHalf>,
     pub(crate) remote: SocketAddress,
     pub(crate) local: SocketAddress,
     pub(crate) inner: Mutex<Inner<P>>,
@@ -131,7 +135,7 @@ pub(crate) enum Flush {
 impl<P: Protocol> Shared<P> {
     pub(crate) fn new(
         id: u64,
-        io: &Arc<Io>,
+        io: &Arc<WriteHalf>,
         remote: SocketAddress,
         local: SocketAddress,
         codec: P::Codec,
@@ -240,8 +244,11 @@ impl<P: Protocol> Shared<P> {
         }
         let Inner { codec, scratch, .. } = &mut *inner;
         encode(codec, scratch).map_err(SendFailure::Encode)?;
-        let mut data = inner.scratch.split();
+        // Take the whole buffer: a split would leave `scratch` holding the
+        // allocation, so an idle connection would keep its largest message.
+        let mut data = std::mem::take(&mut inner.scratch);
         if data.is_empty() {
+            inner.scratch = data;
             return Ok(SendStatus::Written);
         }
         if inner.queue.is_empty() {
@@ -250,6 +257,10 @@ impl<P: Protocol> Shared<P> {
             };
             match io.try_write(&data) {
                 Ok(n) if n == data.len() => {
+                    if data.capacity() <= SCRATCH_KEEP {
+                        data.clear();
+                        inner.scratch = data;
+                    }
                     drop(inner);
                     self.add_written(n);
                     return Ok(SendStatus::Written);
@@ -286,7 +297,7 @@ impl<P: Protocol> Shared<P> {
 
     /// Writes as much of the queue as the socket takes now. Runs under the
     /// lock so a concurrent direct write in `send_with` cannot interleave.
-    pub(crate) fn flush(&self, io: &Io) -> Flush {
+    pub(crate) fn flush(&self, io: &WriteHalf) -> Flush {
         let mut inner = lock(&self.inner);
         let mut wrote_any = false;
         while !inner.queue.is_empty() {
