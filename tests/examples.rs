@@ -1,0 +1,190 @@
+//! The examples, run as the processes a user starts, at an address given
+//! through `WORKERMAN_ADDR`, exercised by plain socket clients, and stopped
+//! with SIGTERM (a graceful stop that exits 0).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{LineClient, WAIT};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn example_path(name: &str) -> PathBuf {
+    // target/<profile>/deps/examples-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built (cargo test builds examples)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Running {
+    fn start(name: &str, scheme: &str, extra_env: &[(&str, String)]) -> Running {
+        let port = free_port();
+        let mut cmd = Command::new(example_path(name));
+        cmd.env("WORKERMAN_ADDR", format!("{scheme}://127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "{name} did not start listening");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Running { child, addr }
+    }
+
+    /// SIGTERM, then the process must exit 0 within WAIT.
+    fn stop(mut self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn text_echo() {
+    let ex = Running::start("text_echo", "text", &[]);
+    let mut c = LineClient::connect(ex.addr).await;
+    c.send(b"hello\r\nwor").await;
+    c.send(b"ld\n").await;
+    assert_eq!(c.line().await, "hello\n");
+    assert_eq!(c.line().await, "world\n");
+    drop(c);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn frame_echo() {
+    let ex = Running::start("frame_echo", "frame", &[]);
+    let mut c = LineClient::connect(ex.addr).await;
+    c.send(b"\x00\x00\x00\x09jhdxr\x00\x00\x00\x04").await;
+    let mut back = [0u8; 13];
+    tokio::time::timeout(WAIT, c.reader.read_exact(&mut back))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&back, b"\x00\x00\x00\x09jhdxr\x00\x00\x00\x04");
+    drop(c);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn tcp_echo_and_tcp_proxy() {
+    let echo = Running::start("tcp_echo", "tcp", &[]);
+    let proxy = Running::start(
+        "tcp_proxy",
+        "tcp",
+        &[("UPSTREAM_ADDR", format!("tcp://{}", echo.addr))],
+    );
+    let payload: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    let s = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let sent = payload.clone();
+    let writer = tokio::spawn(async move {
+        wr.write_all(&sent).await.unwrap();
+        wr.shutdown().await.unwrap();
+    });
+    let mut back = Vec::new();
+    tokio::time::timeout(WAIT, rd.read_to_end(&mut back))
+        .await
+        .unwrap()
+        .unwrap();
+    writer.await.unwrap();
+    assert_eq!(back.len(), payload.len());
+    assert!(back == payload);
+    proxy.stop();
+    echo.stop();
+}
+
+/// The next chat line, skipping notices about connection 1: the readiness
+/// probe of `Running::start` (the first connection of the process).
+async fn chat_line(c: &mut LineClient) -> String {
+    loop {
+        let l = c.line().await;
+        if !l.starts_with("[1] ") {
+            return l;
+        }
+    }
+}
+
+#[tokio::test]
+async fn broadcast_chat() {
+    let ex = Running::start("broadcast_chat", "text", &[]);
+    let mut a = LineClient::connect(ex.addr).await;
+    let a_join = chat_line(&mut a).await;
+    assert!(a_join.ends_with("] joined\n"), "{a_join}");
+    let mut b = LineClient::connect(ex.addr).await;
+    let b_join = chat_line(&mut b).await;
+    assert_ne!(a_join, b_join);
+    assert_eq!(chat_line(&mut a).await, b_join);
+    let b_id = b_join.trim_end_matches(" joined\n").to_owned();
+    b.send(b"hello all\n").await;
+    assert_eq!(chat_line(&mut a).await, format!("{b_id} hello all\n"));
+    assert_eq!(chat_line(&mut b).await, format!("{b_id} hello all\n"));
+    drop(b);
+    assert_eq!(chat_line(&mut a).await, format!("{b_id} left\n"));
+    drop(a);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn json_protocol() {
+    let ex = Running::start("json_protocol", "jsonl", &[]);
+    let mut c = LineClient::connect(ex.addr).await;
+    c.send(b"{\"op\":\"add\",\"a\":1,\"b\":2}\n").await;
+    let reply: serde_json::Value = serde_json::from_str(&c.line().await).unwrap();
+    assert_eq!(reply, serde_json::json!({"result": 3}));
+    c.send(b"{\"op\":\"mul\"}\n").await;
+    let reply: serde_json::Value = serde_json::from_str(&c.line().await).unwrap();
+    assert!(reply.get("error").is_some(), "{reply}");
+    // Not JSON: a protocol error, answered with an error, then closed.
+    c.send(b"not json\n").await;
+    let reply: serde_json::Value = serde_json::from_str(&c.line().await).unwrap();
+    assert!(reply.get("error").is_some(), "{reply}");
+    c.expect_closed().await;
+    ex.stop();
+}
