@@ -2,7 +2,8 @@
 //! client, the sender included, prefixed with the sender's connection id
 //! (`[3] hello`); joins and leaves are announced (`[3] joined`, `[3] left`).
 //!
-//! Run: `cargo run --release --example broadcast_chat`
+//! Run: `cargo run --release --example broadcast_chat -- start` (add `-d` to daemonize;
+//! then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try: two clients; the second one's line reaches both:
 //!
 //! ```text
@@ -48,12 +49,12 @@ impl Service for Chat {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "text://127.0.0.1:5680".into());
-    Worker::new(addr, Chat).name("broadcast_chat").run()
+    Worker::new(addr, Chat).name("broadcast_chat").run_all()
 }

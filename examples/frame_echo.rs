@@ -1,6 +1,7 @@
 //! Frame echo server: every length-prefixed frame a client sends comes back.
 //!
-//! Run: `cargo run --release --example frame_echo`
+//! Run: `cargo run --release --example frame_echo -- start` (add `-d` to daemonize;
+//! then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try: a frame is a 4-byte big-endian total length (header included), then
 //! the body; this sends `hello` and prints the echoed frame:
 //!
@@ -24,12 +25,12 @@ impl Service for Echo {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "frame://127.0.0.1:5679".into());
-    Worker::new(addr, Echo).name("frame_echo").run()
+    Worker::new(addr, Echo).name("frame_echo").run_all()
 }

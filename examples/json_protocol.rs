@@ -11,7 +11,8 @@
 //! Requests: `{"op":"add","a":1,"b":2}` gets `{"result":3}`; any other JSON
 //! value gets `{"error":"..."}`. Blank lines are skipped.
 //!
-//! Run: `cargo run --release --example json_protocol`
+//! Run: `cargo run --release --example json_protocol -- start` (add `-d` to daemonize;
+//! then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try:
 //!
 //! ```text
@@ -149,7 +150,7 @@ fn reply(req: &Value) -> Value {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -159,5 +160,5 @@ fn main() -> Result<(), workerman::Error> {
     Worker::new(addr, Calculator)
         .name("json_protocol")
         .max_package_size(64 * 1024)
-        .run()
+        .run_all()
 }

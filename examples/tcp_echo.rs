@@ -3,7 +3,8 @@
 //! is slowed down rather than losing data: reading pauses while the send
 //! buffer is full.
 //!
-//! Run: `cargo run --release --example tcp_echo`
+//! Run: `cargo run --release --example tcp_echo -- start` (add `-d` to daemonize;
+//! then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try:
 //!
 //! ```text
@@ -34,12 +35,12 @@ impl Service for Echo {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "tcp://127.0.0.1:2347".into());
-    Worker::new(addr, Echo).name("tcp_echo").run()
+    Worker::new(addr, Echo).name("tcp_echo").run_all()
 }

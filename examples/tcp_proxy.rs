@@ -5,8 +5,10 @@
 //! closed after its queued data is flushed. If the upstream cannot be
 //! reached, the client is closed.
 //!
-//! Run: `cargo run --release --example tcp_proxy`, with an upstream, for
-//! example `cargo run --release --example tcp_echo` (the default upstream).
+//! Run: `cargo run --release --example tcp_proxy -- start` (add `-d` to daemonize;
+//! then `status`, `connections`, `reload`, `stop` with the same command),
+//! with an upstream, for example `cargo run --release --example tcp_echo --
+//! start -d` (the default upstream).
 //! Try:
 //!
 //! ```text
@@ -74,7 +76,7 @@ impl Service for Proxy {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -84,5 +86,5 @@ fn main() -> Result<(), workerman::Error> {
     let upstream = std::env::var("UPSTREAM_ADDR").unwrap_or_else(|_| "tcp://127.0.0.1:2347".into());
     Worker::new(addr, Proxy { upstream })
         .name("tcp_proxy")
-        .run()
+        .run_all()
 }

@@ -1,6 +1,7 @@
 //! Text echo server: every line a client sends comes back.
 //!
-//! Run: `cargo run --release --example text_echo`
+//! Run: `cargo run --release --example text_echo -- start` (add `-d` to daemonize;
+//! then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try: `nc 127.0.0.1 5678` and type lines.
 //!
 //! Listens on `text://127.0.0.1:5678`; set `WORKERMAN_ADDR` to change it
@@ -19,12 +20,12 @@ impl Service for Echo {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "text://127.0.0.1:5678".into());
-    Worker::new(addr, Echo).name("text_echo").run()
+    Worker::new(addr, Echo).name("text_echo").run_all()
 }

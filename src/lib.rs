@@ -17,8 +17,9 @@
 //!     }
 //! }
 //!
-//! fn main() -> Result<(), workerman::Error> {
-//!     Worker::new("text://127.0.0.1:5678", Echo).run()
+//! fn main() {
+//!     // `start [-d] | stop [-g] | restart | reload [-g] | status | connections`
+//!     Worker::new("text://127.0.0.1:5678", Echo).run_all()
 //! }
 //! ```
 //!
@@ -34,6 +35,7 @@
 //! places where we deliberately differ from Workerman.
 #![doc(test(attr(deny(warnings))))]
 
+pub use workerman_cli::{run_all, RunAll};
 pub use workerman_core::*;
 pub use workerman_protocols as protocols;
 pub use workerman_protocols::{
@@ -43,9 +45,10 @@ pub use workerman_protocols::{
 
 /// The usual imports: `use workerman::prelude::*;`.
 pub mod prelude {
+    pub use workerman_cli::RunAll;
     pub use workerman_core::{
-        async_trait, AsyncTcpConnection, Connection, ConnectionError, SendError, SendStatus,
-        Server, ServerHandle, Service, Worker, WorkerContext,
+        async_trait, AsyncTcpConnection, Connection, ConnectionError, FnService, SendError,
+        SendStatus, Server, ServerHandle, Service, State, Worker, WorkerContext,
     };
     pub use workerman_protocols::{Frame, Payload, Protocol, Tcp, Text};
 }

@@ -1,6 +1,8 @@
-//! The examples, run as the processes a user starts, at an address given
+//! The examples, run as the processes a user starts (`<example> start`, in
+//! the foreground: a master and its worker processes), at an address given
 //! through `WORKERMAN_ADDR`, exercised by plain socket clients, and stopped
-//! with SIGTERM (a graceful stop that exits 0).
+//! with SIGTERM to the master (which stops its workers and exits 0). Each
+//! runs from a copy in its own directory, where its pid and log files go.
 
 mod common;
 
@@ -36,13 +38,19 @@ fn free_port() -> u16 {
 struct Running {
     child: Child,
     addr: SocketAddr,
+    dir: PathBuf,
 }
 
 impl Running {
     fn start(name: &str, scheme: &str, extra_env: &[(&str, String)]) -> Running {
         let port = free_port();
-        let mut cmd = Command::new(example_path(name));
-        cmd.env("WORKERMAN_ADDR", format!("{scheme}://127.0.0.1:{port}"))
+        let dir = std::env::temp_dir().join(format!("wm-ex-{}-{name}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join(name);
+        std::fs::copy(example_path(name), &bin).unwrap();
+        let mut cmd = Command::new(&bin);
+        cmd.arg("start")
+            .env("WORKERMAN_ADDR", format!("{scheme}://127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null());
@@ -56,7 +64,7 @@ impl Running {
             assert!(Instant::now() < deadline, "{name} did not start listening");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Running { child, addr }
+        Running { child, addr, dir }
     }
 
     /// SIGTERM, then the process must exit 0 within WAIT.
@@ -80,8 +88,11 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        // Killing the master is enough: its worker processes stop when
+        // their socket to the master closes.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -11,6 +11,17 @@ use crate::connection::Connection;
 use crate::stats::{StatsSnapshot, WorkerStats};
 use crate::SocketAddress;
 
+/// How a stopping instance treats its open connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopMode {
+    /// `on_worker_stop`, then close every connection (flushing what is
+    /// queued) within the stop timeout.
+    Close,
+    /// Let connections finish on their own for up to this long, then
+    /// `on_worker_stop` and close the rest.
+    Drain(std::time::Duration),
+}
+
 /// What one worker instance shares with its connections.
 pub(crate) struct WorkerShared<P: Protocol> {
     pub(crate) id: usize,
@@ -18,8 +29,17 @@ pub(crate) struct WorkerShared<P: Protocol> {
     pub(crate) name: Arc<str>,
     pub(crate) listen_addr: Option<SocketAddress>,
     pub(crate) stats: Arc<WorkerStats>,
-    /// Cancelled when this instance starts shutting down.
+    /// Cancelled when this instance starts shutting down (stops
+    /// accepting); `stop_mode` says how it then treats its connections.
     pub(crate) shutdown: tokio_util::sync::CancellationToken,
+    pub(crate) stop_mode: Mutex<StopMode>,
+    /// Notified when the last connection is removed (graceful drains wait
+    /// on it).
+    pub(crate) emptied: tokio::sync::Notify,
+    /// Packages after which this instance retires (`max_requests`).
+    pub(crate) max_requests: Option<u64>,
+    /// Notified once when `max_requests` is reached.
+    pub(crate) retire: tokio::sync::Notify,
     /// The live connections of this instance. A std mutex: it is held only
     /// to insert, remove or clone handles, never across an await.
     connections: Mutex<HashMap<u64, Connection<P>>>,
@@ -41,6 +61,10 @@ impl<P: Protocol> WorkerShared<P> {
             listen_addr,
             stats,
             shutdown,
+            stop_mode: Mutex::new(StopMode::Close),
+            emptied: tokio::sync::Notify::new(),
+            max_requests: None,
+            retire: tokio::sync::Notify::new(),
             connections: Mutex::new(HashMap::new()),
         }
     }
@@ -52,8 +76,31 @@ impl<P: Protocol> WorkerShared<P> {
     }
 
     pub(crate) fn unregister(&self, id: u64) {
-        if crate::sync::lock(&self.connections).remove(&id).is_some() {
+        let mut map = crate::sync::lock(&self.connections);
+        if map.remove(&id).is_some() {
             self.stats.connections.fetch_sub(1, Ordering::Relaxed);
+            if map.is_empty() {
+                self.emptied.notify_waiters();
+            }
+        }
+    }
+
+    /// Stops accepting; `mode` says what happens to open connections.
+    pub(crate) fn stop(&self, mode: StopMode) {
+        *crate::sync::lock(&self.stop_mode) = mode;
+        self.shutdown.cancel();
+    }
+
+    /// Counts one package against `max_requests`; true exactly once, when
+    /// the limit is reached.
+    pub(crate) fn count_request(&self) -> bool {
+        let n = self.stats.total_requests.fetch_add(1, Ordering::Relaxed) + 1;
+        match self.max_requests {
+            Some(max) if n == max => {
+                self.retire.notify_one();
+                true
+            }
+            _ => false,
         }
     }
 

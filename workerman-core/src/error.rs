@@ -3,6 +3,7 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::sync::Arc;
 
 /// A boxed error from a protocol codec or a user callback.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -70,7 +71,11 @@ pub enum Error {
 ///
 /// The Workerman error code of each kind is given by
 /// [`code`](ConnectionError::code).
-#[derive(Debug, thiserror::Error)]
+///
+/// It is cheap to clone (the sources are shared behind an [`Arc`]), so a
+/// handler can keep it or move it into a task: the closure form's
+/// `on_error` receives it by value.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectionError {
     /// `send` was refused because the application send buffer already held
@@ -82,15 +87,16 @@ pub enum ConnectionError {
     /// A write found the peer gone; the connection is being closed
     /// (Workerman: code 2, `client closed`).
     #[error("client closed")]
-    SendClosed(#[source] io::Error),
+    SendClosed(#[source] Arc<io::Error>),
     /// The peer broke the protocol (bad or oversize package); the connection
-    /// is being closed. The source is the codec's error, which can be
-    /// downcast to the protocol's error type.
+    /// is being closed. The payload is the codec's error:
+    /// [`protocol_error`](ConnectionError::protocol_error) downcasts it to
+    /// the protocol's error type.
     #[error("bad package: {0}")]
-    Protocol(#[source] BoxError),
+    Protocol(#[source] Arc<dyn StdError + Send + Sync + 'static>),
     /// Reading from the socket failed; the connection is being closed.
     #[error("read failed: {0}")]
-    Io(#[source] io::Error),
+    Io(#[source] Arc<io::Error>),
 }
 
 impl ConnectionError {

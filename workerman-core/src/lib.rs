@@ -59,6 +59,8 @@
 //! # Layout
 //!
 //! * `service`: the [`Service`] trait.
+//! * `fn_service`: [`FnService`], the same callbacks as async closures
+//!   (`Worker::handlers::<Text>(addr).on_message(|conn, msg| ...)`).
 //! * `worker`, `server`, `listener`: [`Worker`], [`Server`] and the accept
 //!   loop.
 //! * `connection`: [`Connection`], its send queue and its task.
@@ -73,8 +75,12 @@ mod connection;
 mod context;
 mod error;
 mod extensions;
+mod fn_service;
+mod instance;
 mod io;
 mod listener;
+pub mod process;
+mod registry;
 mod server;
 mod service;
 mod stats;
@@ -87,7 +93,10 @@ pub use client::{AsyncTcpConnection, DEFAULT_CONNECT_TIMEOUT};
 pub use connection::{Connection, SendStatus};
 pub use context::WorkerContext;
 pub use error::{BoxError, ConnectionError, Error, SendError};
-pub use server::{Server, ServerHandle, ShutdownReport, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use fn_service::{FnService, State};
+pub use server::{
+    Server, ServerHandle, ShutdownReport, DEFAULT_GRACE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT,
+};
 pub use service::Service;
 pub use stats::{ConnectionStats, StatsSnapshot, WorkerStats};
 pub use worker::{Worker, DEFAULT_BACKLOG, DEFAULT_MAX_SEND_BUFFER_SIZE};

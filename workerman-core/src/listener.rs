@@ -44,6 +44,21 @@ impl StdListener {
         })
     }
 
+    /// A duplicate of the socket's descriptor, to hand to a child process.
+    pub(crate) fn try_clone_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
+        Ok(match self {
+            StdListener::Tcp(l) => l.try_clone()?.into(),
+            StdListener::Unix(l) => l.try_clone()?.into(),
+        })
+    }
+
+    pub(crate) fn set_nonblocking(&self) -> io::Result<()> {
+        match self {
+            StdListener::Tcp(l) => l.set_nonblocking(true),
+            StdListener::Unix(l) => l.set_nonblocking(true),
+        }
+    }
+
     /// Registers with the current tokio runtime.
     pub(crate) fn into_tokio(self) -> io::Result<Listener> {
         Ok(match self {

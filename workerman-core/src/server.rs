@@ -9,11 +9,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::addr::{parse_address, Target};
-use crate::context::{WorkerContext, WorkerShared};
-use crate::listener::{accept_loop, bind, remove_socket_file, StdListener};
+use crate::context::WorkerShared;
+use crate::instance::{InstanceReport, InstanceRun};
+use crate::listener::{bind, remove_socket_file};
 use crate::stats::{StatsSnapshot, WorkerStats};
 use crate::worker::Worker;
 use crate::{Error, Service, SocketAddress};
@@ -21,6 +21,9 @@ use workerman_protocols::Protocol;
 
 /// How long a shutdown waits for connections to close, by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a graceful stop or reload lets connections finish, by default.
+pub const DEFAULT_GRACE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A worker, type-erased so that workers of different services run
 /// together.
@@ -30,6 +33,14 @@ pub(crate) trait WorkerLauncher: Send {
         token: &CancellationToken,
         shutdown_timeout: Duration,
     ) -> Result<LaunchedWorker, Error>;
+
+    fn config(&self) -> &crate::worker::WorkerConfig;
+
+    /// The scheme of the service's protocol.
+    fn scheme(&self) -> &'static str;
+
+    /// Runs one instance as this whole process (a worker process).
+    fn run_child(self: Box<Self>, setup: crate::process::ChildSetup) -> std::process::ExitCode;
 }
 
 /// One started worker: its threads and counters.
@@ -43,13 +54,6 @@ pub(crate) struct LaunchedWorker {
 struct Instance {
     thread: JoinHandle<InstanceReport>,
     stats: Arc<WorkerStats>,
-}
-
-/// How one instance ended.
-#[derive(Debug, Default, Clone, Copy)]
-struct InstanceReport {
-    /// Connections still open at the deadline, dropped without `on_close`.
-    forced: usize,
 }
 
 /// Runs workers in this process (Workerman's `Worker::runAll`, without the
@@ -78,8 +82,13 @@ struct InstanceReport {
 /// ```
 #[must_use = "a Server does nothing until spawn() or run()"]
 pub struct Server {
-    workers: Vec<Box<dyn WorkerLauncher>>,
-    shutdown_timeout: Duration,
+    pub(crate) workers: Vec<Box<dyn WorkerLauncher>>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) grace_timeout: Duration,
+    pub(crate) pid_file: Option<PathBuf>,
+    pub(crate) log_file: Option<PathBuf>,
+    pub(crate) stdout_file: Option<PathBuf>,
+    pub(crate) daemonize: bool,
 }
 
 impl fmt::Debug for Server {
@@ -104,6 +113,11 @@ impl Server {
         Server {
             workers: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            grace_timeout: DEFAULT_GRACE_TIMEOUT,
+            pid_file: None,
+            log_file: None,
+            stdout_file: None,
+            daemonize: false,
         }
     }
 
@@ -117,6 +131,43 @@ impl Server {
     /// before dropping them (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful stop or reload (`stop -g`, `reload -g`,
+    /// `max_requests`) lets open connections finish before closing them
+    /// (default 30 s; Workerman waits forever).
+    pub fn grace_timeout(mut self, timeout: Duration) -> Self {
+        self.grace_timeout = timeout;
+        self
+    }
+
+    /// Where the master writes its pid (Workerman's `pidFile`); the control
+    /// socket is created beside it. Default: `workerman.<binary>.pid` in the
+    /// binary's directory.
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// Where lifecycle lines are appended (Workerman's `logFile`). Default:
+    /// `workerman.<binary>.log` in the binary's directory.
+    pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.log_file = Some(path.into());
+        self
+    }
+
+    /// Where a daemon's stdout and stderr go (Workerman's `stdoutFile`,
+    /// default `/dev/null`).
+    pub fn stdout_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stdout_file = Some(path.into());
+        self
+    }
+
+    /// Always start as a daemon, as if `start -d` were given (Workerman's
+    /// `daemonize`).
+    pub fn daemonize(mut self, daemonize: bool) -> Self {
+        self.daemonize = daemonize;
         self
     }
 
@@ -248,12 +299,11 @@ pub(crate) fn launch<S: Service>(
             service: Arc::clone(&worker.service),
             worker: shared,
             config: Arc::clone(&config),
-            token,
-            shutdown_timeout,
+            stop_timeout: shutdown_timeout,
         };
         let thread = std::thread::Builder::new()
             .name(format!("{}-{}", config.name, id))
-            .spawn(move || instance.run(ready_tx))
+            .spawn(move || instance.run_thread(ready_tx))
             .map_err(|source| Error::Runtime {
                 name: config.name.clone(),
                 source,
@@ -270,88 +320,6 @@ pub(crate) fn launch<S: Service>(
         })?;
     }
     Ok(launched)
-}
-
-/// Everything one instance thread needs.
-struct InstanceRun<S: Service> {
-    listener: StdListener,
-    service: Arc<S>,
-    worker: Arc<WorkerShared<S::Protocol>>,
-    config: Arc<crate::worker::WorkerConfig>,
-    token: CancellationToken,
-    shutdown_timeout: Duration,
-}
-
-impl<S: Service> InstanceRun<S> {
-    fn run(self, ready: std_mpsc::SyncSender<std::io::Result<()>>) -> InstanceReport {
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                // The spawner waits on this channel; if it has gone there
-                // is nobody to tell.
-                let _ = ready.send(Err(e));
-                return InstanceReport::default();
-            }
-        };
-        let span = tracing::info_span!("worker", name = %self.worker.name, id = self.worker.id);
-        let _entered = span.enter();
-        rt.block_on(self.serve(ready))
-        // Dropping the runtime here cancels the tasks of connections still
-        // open after the shutdown deadline.
-    }
-
-    async fn serve(self, ready: std_mpsc::SyncSender<std::io::Result<()>>) -> InstanceReport {
-        let listener = match self.listener.into_tokio() {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = ready.send(Err(e));
-                return InstanceReport::default();
-            }
-        };
-        let _ = ready.send(Ok(()));
-        let ctx = WorkerContext::from_shared(Arc::clone(&self.worker));
-        crate::connection::run_worker_callback(
-            self.service.on_worker_start(&ctx),
-            "on_worker_start",
-            &self.worker.stats,
-        )
-        .await;
-        tracing::debug!("accepting");
-        let tracker = TaskTracker::new();
-        accept_loop(
-            listener,
-            Arc::clone(&self.service),
-            Arc::clone(&self.worker),
-            self.config,
-            self.token.clone(),
-            tracker.clone(),
-        )
-        .await;
-        // Stop: no more accepts (the listener is gone), on_worker_stop,
-        // then close every connection gracefully within the deadline.
-        crate::connection::run_worker_callback(
-            self.service.on_worker_stop(&ctx),
-            "on_worker_stop",
-            &self.worker.stats,
-        )
-        .await;
-        for conn in ctx.connections() {
-            conn.close(None);
-        }
-        tracker.close();
-        let forced = match tokio::time::timeout(self.shutdown_timeout, tracker.wait()).await {
-            Ok(()) => 0,
-            Err(_) => {
-                let open = ctx.connection_count();
-                tracing::warn!(open, "shutdown deadline passed; dropping open connections");
-                open
-            }
-        };
-        InstanceReport { forced }
-    }
 }
 
 /// A running [`Server`]: its addresses, counters, and the way to stop it.

@@ -112,8 +112,17 @@ pub trait Service: Send + Sync + 'static {
         let _ = (conn, err);
     }
 
-    /// Once in every worker instance when it stops, before its connections
-    /// are closed.
+    /// When this worker instance is told to reload and the Worker is not
+    /// `reloadable`: the instance keeps running with its connections (the
+    /// Workerman pattern for gateway processes). Reloadable instances are
+    /// replaced instead and get `on_worker_stop`.
+    async fn on_worker_reload(&self, worker: &WorkerContext<Self::Protocol>) {
+        let _ = worker;
+    }
+
+    /// Once in every worker instance when it stops: on a plain stop before
+    /// its connections are closed, on a graceful stop or reload after they
+    /// finished (or the grace time ran out).
     async fn on_worker_stop(&self, worker: &WorkerContext<Self::Protocol>) {
         let _ = worker;
     }

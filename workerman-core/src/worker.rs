@@ -25,6 +25,10 @@ pub(crate) struct WorkerConfig {
     pub(crate) max_package_size: usize,
     pub(crate) max_send_buffer_size: usize,
     pub(crate) backlog: i32,
+    pub(crate) user: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) reloadable: bool,
+    pub(crate) max_requests: Option<u64>,
 }
 
 /// A listening container: one address, speaking `S::Protocol`, served by
@@ -110,6 +114,10 @@ impl<S: Service> Worker<S> {
                 max_package_size: DEFAULT_MAX_PACKAGE_SIZE,
                 max_send_buffer_size: DEFAULT_MAX_SEND_BUFFER_SIZE,
                 backlog: DEFAULT_BACKLOG,
+                user: None,
+                group: None,
+                reloadable: true,
+                max_requests: None,
             },
             service,
         }
@@ -167,6 +175,45 @@ impl<S: Service> Worker<S> {
         self
     }
 
+    /// Runs this worker's processes as this user (Workerman's `user`).
+    /// The master binds the listening sockets first (so ports below 1024
+    /// work), then starts the worker processes with the user's uid and
+    /// primary group (or [`group`](Worker::group)); supplementary groups are
+    /// dropped. Needs root; only used by the process model
+    /// ([`run_all`](crate::process)), not by in-process [`Server::spawn`].
+    #[must_use]
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.config.user = Some(user.into());
+        self
+    }
+
+    /// Runs this worker's processes with this group instead of the user's
+    /// primary group.
+    #[must_use]
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.config.group = Some(group.into());
+        self
+    }
+
+    /// Whether `reload` replaces this worker's processes (default true).
+    /// With `false` they keep running, with their connections, and get
+    /// [`Service::on_worker_reload`] instead.
+    #[must_use]
+    pub fn reloadable(mut self, reloadable: bool) -> Self {
+        self.config.reloadable = reloadable;
+        self
+    }
+
+    /// After this many packages a worker process stops accepting, finishes
+    /// its open connections and exits, and the master starts a fresh one
+    /// (manual 1.16.41; a guard against slow leaks). Default: no limit.
+    /// Only used by the process model.
+    #[must_use]
+    pub fn max_requests(mut self, requests: u64) -> Self {
+        self.config.max_requests = Some(requests.max(1));
+        self
+    }
+
     /// Starts this worker alone; see [`Server::spawn`].
     ///
     /// # Errors
@@ -193,5 +240,17 @@ impl<S: Service> WorkerLauncher for Worker<S> {
         shutdown_timeout: std::time::Duration,
     ) -> Result<LaunchedWorker, Error> {
         crate::server::launch(*self, token, shutdown_timeout)
+    }
+
+    fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    fn scheme(&self) -> &'static str {
+        <S::Protocol as Protocol>::SCHEME
+    }
+
+    fn run_child(self: Box<Self>, setup: crate::process::ChildSetup) -> std::process::ExitCode {
+        crate::process::run_child(*self, setup)
     }
 }

@@ -71,6 +71,9 @@ pub(crate) fn drive<S: Service>(
         setup.max_send_buffer_size,
         setup.worker,
     ));
+    let weak: std::sync::Weak<dyn crate::registry::ConnInfo> =
+        Arc::downgrade(&shared) as std::sync::Weak<dyn crate::registry::ConnInfo>;
+    crate::registry::add(id, weak);
     let conn = Connection::from_shared(shared);
     if setup.paused {
         conn.pause_recv();
@@ -125,6 +128,7 @@ async fn run<S: Service>(
     if let Some(w) = &shared.worker {
         w.unregister(shared.id);
     }
+    crate::registry::remove(shared.id);
     tracing::debug!(graceful, "closed");
     if graceful {
         match &shared.worker {
@@ -189,7 +193,7 @@ async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
                 ok
             }
             Event::SendClosed(e) => {
-                let err = ConnectionError::SendClosed(e);
+                let err = ConnectionError::SendClosed(Arc::new(e));
                 guard(svc.on_error(conn, &err), "on_error", stats(shared)).await
             }
         };
@@ -293,7 +297,7 @@ async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>)
 
 async fn read_failed<S: Service>(svc: &S, conn: &Connection<S::Protocol>, e: std::io::Error) {
     tracing::debug!(error = %e, "read failed");
-    let err = ConnectionError::Io(e);
+    let err = ConnectionError::Io(Arc::new(e));
     guard(svc.on_error(conn, &err), "on_error", stats(&conn.shared)).await;
     conn.destroy();
 }
@@ -314,8 +318,8 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
         match decoded {
             Ok(Some(msg)) => {
                 shared.counters.messages.fetch_add(1, Ordering::Relaxed);
-                if let Some(s) = stats(shared) {
-                    s.total_requests.fetch_add(1, Ordering::Relaxed);
+                if let Some(w) = &shared.worker {
+                    w.count_request();
                 }
                 let pipe = if shared.piped.load(Ordering::Acquire) {
                     lock(&shared.pipe).clone()
@@ -339,7 +343,7 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
                 if let Some(s) = stats(shared) {
                     s.protocol_errors.fetch_add(1, Ordering::Relaxed);
                 }
-                let err = ConnectionError::Protocol(Box::new(e));
+                let err = ConnectionError::Protocol(Arc::new(e));
                 guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
                 conn.close(None);
                 return false;

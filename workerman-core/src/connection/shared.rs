@@ -407,3 +407,30 @@ pub(crate) enum SendFailure {
     Refused(Refused),
     Encode(crate::BoxError),
 }
+
+impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
+    fn row(&self) -> crate::process::ConnectionRow {
+        let transport = match self.remote {
+            SocketAddress::Unix(_) => "unix",
+            _ => "tcp",
+        };
+        let state = match self.state() {
+            State::Established => "established",
+            State::Closing => "closing",
+            State::Closed => "closed",
+        };
+        crate::process::ConnectionRow {
+            pid: std::process::id(),
+            worker: self.worker.as_ref().map(|w| w.name.to_string()),
+            id: self.id,
+            transport: transport.to_owned(),
+            protocol: P::SCHEME.to_owned(),
+            local: self.local.to_string(),
+            remote: self.remote.to_string(),
+            bytes_read: self.counters.bytes_read.load(Ordering::Relaxed),
+            bytes_written: self.counters.bytes_written.load(Ordering::Relaxed),
+            send_queue: self.queued_bytes() as u64,
+            state: state.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! One worker instance: its runtime, `on_worker_start`, the accept loop and
+//! the stop sequence. An instance is a thread of an in-process [`Server`]
+//! (crate::Server) or the whole of a worker process.
+
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::task::TaskTracker;
+
+use crate::connection::run_worker_callback;
+use crate::context::{StopMode, WorkerContext, WorkerShared};
+use crate::listener::{accept_loop, StdListener};
+use crate::sync::lock;
+use crate::worker::WorkerConfig;
+use crate::Service;
+
+/// How one instance ended.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct InstanceReport {
+    /// Connections still open at the deadline, dropped without `on_close`.
+    pub(crate) forced: usize,
+}
+
+/// Everything one instance needs.
+pub(crate) struct InstanceRun<S: Service> {
+    pub(crate) listener: StdListener,
+    pub(crate) service: Arc<S>,
+    pub(crate) worker: Arc<WorkerShared<S::Protocol>>,
+    pub(crate) config: Arc<WorkerConfig>,
+    /// How long closing connections may take before they are dropped.
+    pub(crate) stop_timeout: Duration,
+}
+
+impl<S: Service> InstanceRun<S> {
+    /// Runs the instance on this thread with its own current-thread
+    /// runtime; `ready` learns whether it is listening.
+    pub(crate) fn run_thread(
+        self,
+        ready: std_mpsc::SyncSender<std::io::Result<()>>,
+    ) -> InstanceReport {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                // The spawner waits on this channel; if it has gone there
+                // is nobody to tell.
+                let _ = ready.send(Err(e));
+                return InstanceReport::default();
+            }
+        };
+        let span = tracing::info_span!("worker", name = %self.worker.name, id = self.worker.id);
+        let _entered = span.enter();
+        rt.block_on(self.serve(
+            move |r| {
+                let _ = ready.send(r);
+            },
+            || {},
+        ))
+        // Dropping the runtime here cancels the tasks of connections still
+        // open after the stop deadline.
+    }
+
+    /// Serves until the worker's shutdown token is cancelled, then stops as
+    /// its `StopMode` says. `listening` is told once the listener is
+    /// registered (before `on_worker_start`), `started` once
+    /// `on_worker_start` has returned and accepting begins.
+    pub(crate) async fn serve(
+        self,
+        listening: impl FnOnce(std::io::Result<()>),
+        started: impl FnOnce(),
+    ) -> InstanceReport {
+        let listener = match self.listener.into_tokio() {
+            Ok(l) => l,
+            Err(e) => {
+                listening(Err(e));
+                return InstanceReport::default();
+            }
+        };
+        listening(Ok(()));
+        let ctx = WorkerContext::from_shared(Arc::clone(&self.worker));
+        run_worker_callback(
+            self.service.on_worker_start(&ctx),
+            "on_worker_start",
+            &self.worker.stats,
+        )
+        .await;
+        started();
+        tracing::debug!("accepting");
+        let tracker = TaskTracker::new();
+        accept_loop(
+            listener,
+            Arc::clone(&self.service),
+            Arc::clone(&self.worker),
+            Arc::clone(&self.config),
+            self.worker.shutdown.clone(),
+            tracker.clone(),
+        )
+        .await;
+        // The listener is gone: no more accepts here.
+        let mode = *lock(&self.worker.stop_mode);
+        if let StopMode::Drain(grace) = mode {
+            drain(&self.worker, &ctx, grace).await;
+        }
+        run_worker_callback(
+            self.service.on_worker_stop(&ctx),
+            "on_worker_stop",
+            &self.worker.stats,
+        )
+        .await;
+        for conn in ctx.connections() {
+            conn.close(None);
+        }
+        tracker.close();
+        let forced = match tokio::time::timeout(self.stop_timeout, tracker.wait()).await {
+            Ok(()) => 0,
+            Err(_) => {
+                let open = ctx.connection_count();
+                tracing::warn!(open, "stop deadline passed; dropping open connections");
+                open
+            }
+        };
+        InstanceReport { forced }
+    }
+}
+
+/// Waits until every connection has closed by itself, or `grace` has
+/// passed.
+async fn drain<P: workerman_protocols::Protocol>(
+    worker: &WorkerShared<P>,
+    ctx: &WorkerContext<P>,
+    grace: Duration,
+) {
+    {
+        let deadline = tokio::time::Instant::now() + grace;
+        let initial = ctx.connection_count();
+        if initial > 0 {
+            tracing::info!(remains = initial, "waiting for connections to finish");
+        }
+        loop {
+            let emptied = worker.emptied.notified();
+            tokio::pin!(emptied);
+            emptied.as_mut().enable();
+            let remains = ctx.connection_count();
+            if remains == 0 {
+                return;
+            }
+            tokio::select! {
+                () = emptied => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::info!(remains, "grace time over; closing the remaining connections");
+                    return;
+                }
+            }
+        }
+    }
+}
