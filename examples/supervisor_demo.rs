@@ -18,6 +18,10 @@
 //! * `WORKERS`: the number of processes (default 4);
 //! * `MAX_REQUESTS`: replace a process after that many lines;
 //! * `RUN_AS_USER`: run the worker processes as this user (needs root);
+//! * `KEEPER_ADDR`: also run a second, non-reloadable worker there
+//!   (`reloadable(false)`): `reload` leaves its process and connections
+//!   alone and runs its `on_worker_reload`; it answers
+//!   `keeper pid=<pid> reloads=<n>`;
 //! * `CRASH_ON_START`: abort in `on_worker_start` (shows the back-off);
 //! * `GREETING_FILE`: a file whose first line is the greeting, read when a
 //!   worker process starts (so `reload` picks up a change); default `hello`.
@@ -62,6 +66,29 @@ impl Service for Demo {
     }
 }
 
+/// A worker that survives reloads (Workerman's gateway pattern).
+struct Keeper {
+    reloads: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait]
+impl Service for Keeper {
+    type Protocol = Text;
+
+    async fn on_worker_reload(&self, _worker: &WorkerContext<Text>) {
+        self.reloads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn on_message(&self, conn: &Connection<Text>, _msg: Payload) {
+        let reloads = self.reloads.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = conn.send(format!(
+            "keeper pid={} reloads={reloads}",
+            std::process::id()
+        ));
+    }
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -90,8 +117,12 @@ fn main() {
     if let Ok(user) = std::env::var("RUN_AS_USER") {
         worker = worker.user(user);
     }
-    Server::new()
-        .worker(worker)
-        .grace_timeout(Duration::from_secs(10))
-        .run_all()
+    let mut server = Server::new().worker(worker);
+    if let Ok(addr) = std::env::var("KEEPER_ADDR") {
+        let keeper = Keeper {
+            reloads: std::sync::atomic::AtomicU64::new(0),
+        };
+        server = server.worker(Worker::new(addr, keeper).name("keeper").reloadable(false));
+    }
+    server.grace_timeout(Duration::from_secs(10)).run_all()
 }

@@ -23,7 +23,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use workerman::prelude::*;
-use workerman_timer::{Timer, TimerId};
+
 
 /// How long a new client has to send its first line.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);

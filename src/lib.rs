@@ -29,6 +29,8 @@
 //!   [`Connection`], [`AsyncTcpConnection`], errors and counters;
 //! * [`protocols`] ([`workerman_protocols`]): the [`Protocol`] trait and the
 //!   `text`, `frame` and raw `tcp` codecs;
+//! * [`Timer`] ([`workerman_timer`]): repeating and one-shot timers that
+//!   belong to the worker they were created in;
 //! * [`prelude`]: what a program usually needs, in one `use`.
 //!
 //! See the crate docs of `workerman-core` for the runtime model and the
@@ -42,6 +44,7 @@ pub use workerman_protocols::{
     Frame, FrameCodec, FrameCodecError, Payload, Protocol, Tcp, TcpCodec, Text, TextCodec,
     TextCodecError, DEFAULT_MAX_PACKAGE_SIZE,
 };
+pub use workerman_timer::{Timer, TimerError, TimerId};
 
 /// The usual imports: `use workerman::prelude::*;`.
 pub mod prelude {
@@ -51,4 +54,5 @@ pub mod prelude {
         SendStatus, Server, ServerHandle, Service, State, Worker, WorkerContext,
     };
     pub use workerman_protocols::{Frame, Payload, Protocol, Tcp, Text};
+    pub use workerman_timer::{Timer, TimerId};
 }

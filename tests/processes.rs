@@ -557,3 +557,96 @@ fn command_line_usage() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("not run"));
 }
+
+#[test]
+fn signals_reload_keeps_non_reloadable_workers_and_stale_pid_files_are_replaced() {
+    let keeper_port = free_port();
+    let keeper_addr: SocketAddr = format!("127.0.0.1:{keeper_port}").parse().unwrap();
+    let keeper = format!("text://{keeper_addr}");
+    let p = Program::new(
+        "signals",
+        &[("WORKERS", "2"), ("KEEPER_ADDR", keeper.as_str())],
+    );
+    p.start();
+    let master = p.master_pid().unwrap();
+    // The control socket is the owner's only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p.dir.join("workerman.demo.sock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // A connection to the non-reloadable worker, open across the reload.
+    let mut kept = TcpStream::connect(keeper_addr).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut kept_reader = BufReader::new(kept.try_clone().unwrap());
+    let mut ask_kept = |kept: &mut TcpStream| {
+        kept.write_all(b"?\n").unwrap();
+        let mut r = String::new();
+        kept_reader.read_line(&mut r).unwrap();
+        r.trim_end().to_owned()
+    };
+    let keeper_pid = pid_of(&ask_kept(&mut kept));
+    assert!(ask_kept(&mut kept).ends_with("reloads=0"));
+
+    let demo_before: Vec<u64> = p
+        .workers()
+        .into_iter()
+        .filter(|&(pid, _)| pid != keeper_pid)
+        .map(|w| w.0)
+        .collect();
+    assert_eq!(demo_before.len(), 2);
+    // SIGUSR1 reloads.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(master),
+        nix::sys::signal::Signal::SIGUSR1,
+    )
+    .unwrap();
+    p.wait_for("the demo processes replaced", |p| {
+        let s = p.status();
+        let now: Vec<u64> = s["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| !x["retiring"].as_bool().unwrap())
+            .map(|x| x["pid"].as_u64().unwrap())
+            .collect();
+        s["phase"] == "running"
+            && now.len() == 3
+            && demo_before.iter().all(|pid| !now.contains(pid))
+    });
+    // The keeper kept its process and its connection, and ran on_worker_reload.
+    let answer = ask_kept(&mut kept);
+    assert_eq!(pid_of(&answer), keeper_pid);
+    assert!(answer.ends_with("reloads=1"), "{answer}");
+
+    // A master killed outright leaves a stale pid file; its workers stop
+    // by themselves, and a new start replaces the file.
+    let workers = p.workers();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(master),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    p.wait_for("orphaned workers to stop", |_| {
+        workers.iter().all(|&(pid, _)| !alive(pid as i32))
+    });
+    assert!(p.dir.join("workerman.demo.pid").exists());
+    let out = p.cmd(&["status"]);
+    assert!(text(&out).contains("not run"), "{}", text(&out));
+    p.start();
+    let new_master = p.master_pid().unwrap();
+    assert_ne!(new_master, master);
+    assert!(p.request("hi").starts_with("hello pid="));
+
+    // SIGTERM stops.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(new_master),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    p.wait_for("the master to exit", |_| !alive(new_master));
+    assert!(!p.dir.join("workerman.demo.pid").exists());
+}

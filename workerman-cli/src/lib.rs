@@ -132,8 +132,7 @@ pub fn execute(server: Server, command: Command) -> ExitCode {
 
 /// How long `stop` waits for the master to go away.
 fn server_wait(server: &Server, graceful: bool) -> Duration {
-    let t = server.timeouts_for_cli();
-    t.0 + if graceful { t.1 } else { Duration::ZERO } + Duration::from_secs(3)
+    server.stop_deadline(graceful) + Duration::from_secs(3)
 }
 
 fn say(s: &str) {
@@ -181,8 +180,7 @@ fn stop(files: &ProcessFiles, graceful: bool, wait: Duration) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let deadline = Instant::now() + wait;
-    let master = nix::unistd::Pid::from_raw(pid);
-    while nix::sys::signal::kill(master, None).is_ok() {
+    while process::pid_alive(pid) {
         if Instant::now() > deadline {
             files.log(&format!("Workerman[{}] stop fail", files.program), true);
             return ExitCode::FAILURE;

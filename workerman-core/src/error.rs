@@ -97,6 +97,10 @@ pub enum ConnectionError {
     /// Reading from the socket failed; the connection is being closed.
     #[error("read failed: {0}")]
     Io(#[source] Arc<io::Error>),
+    /// The protocol's read deadline passed (for example an HTTP request
+    /// head that did not arrive in time); the connection is being closed.
+    #[error("the peer sent nothing in time")]
+    ReadTimeout,
 }
 
 impl ConnectionError {
@@ -109,6 +113,8 @@ impl ConnectionError {
     pub const PROTOCOL_ERROR: u16 = 3;
     /// The code this project uses for read errors.
     pub const IO_ERROR: u16 = 4;
+    /// The code this project uses for a passed read deadline.
+    pub const READ_TIMEOUT: u16 = 5;
 
     /// The error code, as Workerman's `onError($connection, $code, $msg)`
     /// would receive it.
@@ -117,6 +123,7 @@ impl ConnectionError {
             ConnectionError::SendBufferFull | ConnectionError::SendClosed(_) => Self::SEND_FAIL,
             ConnectionError::Protocol(_) => Self::PROTOCOL_ERROR,
             ConnectionError::Io(_) => Self::IO_ERROR,
+            ConnectionError::ReadTimeout => Self::READ_TIMEOUT,
         }
     }
 

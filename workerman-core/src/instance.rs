@@ -110,6 +110,10 @@ impl<S: Service> InstanceRun<S> {
             &self.worker.stats,
         )
         .await;
+        // Timers belong to the worker and die with it (they ran on through
+        // a graceful drain, for heartbeats).
+        let timers = workerman_timer::Timer::del_all();
+        tracing::debug!(timers, "timers deleted");
         for conn in ctx.connections() {
             conn.close(None);
         }

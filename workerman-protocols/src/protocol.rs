@@ -2,6 +2,9 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
 
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -122,6 +125,55 @@ pub trait Protocol: Send + Sync + 'static {
     /// largest package (in bytes, as the protocol counts them) the codec may
     /// accept or buffer; a larger one is a decode error.
     fn codec(max_package_size: usize) -> Self::Codec;
+
+    // The hooks below let a protocol that has a conversation of its own
+    // (a handshake, control frames, its own close, request deadlines) drive
+    // the connection. Their defaults do nothing: a plain framing protocol
+    // ignores them.
+
+    /// Bytes the codec wants written by itself, not in answer to a `send`:
+    /// a handshake answer, a pong, a close frame, messages held back until a
+    /// handshake completed. The framework calls it once when the connection
+    /// opens (a client handshake goes out there) and after every `decode`
+    /// call, and writes what was appended to `dst` ahead of anything sent
+    /// later, regardless of the send buffer limit.
+    fn poll_output(codec: &mut Self::Codec, dst: &mut BytesMut) {
+        let _ = (codec, dst);
+    }
+
+    /// Whether the protocol has finished with the connection (a close
+    /// handshake done, an HTTP response with `Connection: close` encoded):
+    /// checked after every `decode` and `encode`; when true the connection
+    /// closes once everything queued is written.
+    fn should_close(codec: &Self::Codec) -> bool {
+        let _ = codec;
+        false
+    }
+
+    /// What to tell the peer before closing when `decode` failed with `err`
+    /// (an HTTP 400/413/431 response, a WebSocket close frame with 1002,
+    /// 1007 or 1009). Written raw, then the connection closes.
+    fn error_response(codec: &mut Self::Codec, err: &Self::Error) -> Option<Bytes> {
+        let _ = (codec, err);
+        None
+    }
+
+    /// How long the connection may stay without receiving a byte before
+    /// the protocol gives up on it, asked each time the connection starts
+    /// waiting for data: for example the time allowed for the rest of an
+    /// HTTP request head (slowloris), or a keep-alive idle timeout. `None`
+    /// (the default) waits forever.
+    fn read_timeout(codec: &Self::Codec) -> Option<Duration> {
+        let _ = codec;
+        None
+    }
+
+    /// What to tell the peer when the read timeout passes (an HTTP 408),
+    /// before the connection closes.
+    fn timeout_response(codec: &mut Self::Codec) -> Option<Bytes> {
+        let _ = codec;
+        None
+    }
 }
 
 /// The inbound message type of protocol `P`.

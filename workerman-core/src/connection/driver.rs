@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::FutureExt;
-use tokio_util::codec::Decoder;
 use tracing::Instrument;
 use workerman_protocols::Protocol;
 
@@ -107,6 +106,10 @@ async fn run<S: Service>(
 ) {
     let shared = &*conn.shared;
     tracing::debug!("connected");
+    // A protocol that speaks first (a client handshake) does so now.
+    if shared.write_protocol_output(None) {
+        conn.close(None);
+    }
     if !guard(svc.on_connect(conn), "on_connect", stats(shared)).await {
         conn.destroy();
     }
@@ -228,10 +231,15 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
         }
         // Wait for data before taking a buffer, so an idle connection holds
         // none; then read through `read_buf`, which is ready at once.
+        let deadline = shared.read_timeout();
         let ready = tokio::select! {
             biased;
             () = shared.wake_reader.notified() => continue,
             r = io.readable() => r,
+            () = sleep_for(deadline) => {
+                read_timed_out(svc, conn).await;
+                return;
+            }
         };
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
@@ -283,6 +291,25 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
     }
 }
 
+/// Sleeps for `d`, or forever without a deadline.
+async fn sleep_for(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The protocol's read deadline passed: its answer, `on_error`, close.
+async fn read_timed_out<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
+    tracing::debug!("read deadline passed; closing");
+    let shared = &*conn.shared;
+    let answer = shared.timeout_response();
+    shared.write_protocol_output(answer);
+    let err = ConnectionError::ReadTimeout;
+    guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
+    conn.close(None);
+}
+
 /// Delivers events until the connection leaves `Established`.
 async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     let shared = &*conn.shared;
@@ -314,28 +341,21 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
         if shared.paused.load(Ordering::Acquire) {
             return true;
         }
-        let decoded = lock(&shared.inner).codec.decode(buf);
+        let (decoded, close) = shared.decode(buf);
+        if close {
+            // The protocol has finished (its own close handshake): deliver
+            // what this call decoded, then close after flushing.
+            if let Ok(Some(msg)) = decoded {
+                deliver_one(svc, conn, msg).await;
+            }
+            conn.close(None);
+            return false;
+        }
         match decoded {
             Ok(Some(msg)) => {
-                shared.counters.messages.fetch_add(1, Ordering::Relaxed);
-                if let Some(w) = &shared.worker {
-                    w.count_request();
+                if !deliver_one(svc, conn, msg).await {
+                    return false;
                 }
-                let pipe = if shared.piped.load(Ordering::Acquire) {
-                    lock(&shared.pipe).clone()
-                } else {
-                    None
-                };
-                match pipe {
-                    Some(pipe) => (pipe.forward)(msg),
-                    None => {
-                        if !guard(svc.on_message(conn, msg), "on_message", stats(shared)).await {
-                            conn.destroy();
-                            return false;
-                        }
-                    }
-                }
-                dispatch_events(svc, conn).await;
             }
             Ok(None) => return true,
             Err(e) => {
@@ -343,6 +363,8 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
                 if let Some(s) = stats(shared) {
                     s.protocol_errors.fetch_add(1, Ordering::Relaxed);
                 }
+                let answer = shared.error_response(&e);
+                shared.write_protocol_output(answer);
                 let err = ConnectionError::Protocol(Arc::new(e));
                 guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
                 conn.close(None);
@@ -350,6 +372,36 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
             }
         }
     }
+}
+
+/// Counts one package and hands it to `on_message` (or the pipe). Returns
+/// false when the handler panicked (the connection is destroyed).
+async fn deliver_one<S: Service>(
+    svc: &S,
+    conn: &Connection<S::Protocol>,
+    msg: <S::Protocol as Protocol>::Inbound,
+) -> bool {
+    let shared = &*conn.shared;
+    shared.counters.messages.fetch_add(1, Ordering::Relaxed);
+    if let Some(w) = &shared.worker {
+        w.count_request();
+    }
+    let pipe = if shared.piped.load(Ordering::Acquire) {
+        lock(&shared.pipe).clone()
+    } else {
+        None
+    };
+    match pipe {
+        Some(pipe) => (pipe.forward)(msg),
+        None => {
+            if !guard(svc.on_message(conn, msg), "on_message", stats(shared)).await {
+                conn.destroy();
+                return false;
+            }
+        }
+    }
+    dispatch_events(svc, conn).await;
+    true
 }
 
 /// Flushes the send queue whenever it holds data, until the connection is

@@ -232,6 +232,26 @@ impl<P: Protocol> Connection<P> {
         self.shared.max_send_buffer.load(Ordering::Relaxed)
     }
 
+    /// Waits until the send buffer is below `max_send_buffer_size` (at
+    /// once if it already is), or the connection is closing or closed: the
+    /// async way to send a large body without being refused. Check
+    /// [`is_open`](Connection::is_open) after it returns.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses nothing.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if !self.is_open() || self.send_queue_bytes() < self.max_send_buffer_size() {
+                return;
+            }
+            room.await;
+        }
+    }
+
     /// Bytes waiting in the application send buffer.
     pub fn send_queue_bytes(&self) -> usize {
         self.shared.queued_bytes()

@@ -9,6 +9,7 @@ pub(crate) use crate::sync::lock;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::sync::Notify;
+use tokio_util::codec::Decoder;
 use workerman_protocols::Protocol;
 
 use crate::context::WorkerShared;
@@ -92,6 +93,9 @@ pub(crate) struct Shared<P: Protocol> {
     pub(crate) wake_reader: Notify,
     /// Wakes the writer half of the task: data queued, state changes.
     pub(crate) wake_writer: Notify,
+    /// Wakes `Connection::wait_for_room` callers: the queue went below
+    /// the limit, or the connection closed.
+    pub(crate) room: Notify,
     pub(crate) counters: ConnCounters,
     pub(crate) worker: Option<Arc<WorkerShared<P>>>,
     pub(crate) extensions: Mutex<Option<Box<Extensions>>>,
@@ -161,6 +165,7 @@ impl<P: Protocol> Shared<P> {
             max_send_buffer: AtomicUsize::new(max_send_buffer),
             wake_reader: Notify::new(),
             wake_writer: Notify::new(),
+            room: Notify::new(),
             counters: ConnCounters::default(),
             worker,
             extensions: Mutex::new(None),
@@ -188,6 +193,7 @@ impl<P: Protocol> Shared<P> {
         if changed {
             self.wake_reader.notify_one();
             self.wake_writer.notify_one();
+            self.room.notify_waiters();
         }
         changed
     }
@@ -244,6 +250,74 @@ impl<P: Protocol> Shared<P> {
         }
         let Inner { codec, scratch, .. } = &mut *inner;
         encode(codec, scratch).map_err(SendFailure::Encode)?;
+        let close = P::should_close(&inner.codec);
+        let status = self.write_or_queue(inner, true);
+        if close {
+            self.advance_state(State::Closing);
+        }
+        status
+    }
+
+    /// Writes bytes the protocol produced by itself (handshakes, control
+    /// frames, error answers), ahead of anything sent later and regardless
+    /// of the send buffer limit. Returns whether the protocol then wants the
+    /// connection closed.
+    pub(crate) fn write_protocol_output(&self, extra: Option<Bytes>) -> bool {
+        let mut inner = lock(&self.inner);
+        let Inner { codec, scratch, .. } = &mut *inner;
+        if let Some(b) = extra {
+            scratch.extend_from_slice(&b);
+        }
+        P::poll_output(codec, scratch);
+        let close = P::should_close(&inner.codec);
+        if !inner.scratch.is_empty() && self.state() != State::Closed {
+            // A failure is reported through the events like any write's.
+            let _ = self.write_or_queue(inner, false);
+        }
+        close
+    }
+
+    /// Decodes one package from `buf`, then writes what the protocol wants
+    /// written. Returns the result and whether the protocol wants the
+    /// connection closed.
+    pub(crate) fn decode(
+        &self,
+        buf: &mut BytesMut,
+    ) -> (Result<Option<P::Inbound>, P::Error>, bool) {
+        let mut inner = lock(&self.inner);
+        let decoded = inner.codec.decode(buf);
+        let Inner { codec, scratch, .. } = &mut *inner;
+        P::poll_output(codec, scratch);
+        let close = P::should_close(&inner.codec);
+        if !inner.scratch.is_empty() {
+            let _ = self.write_or_queue(inner, false);
+        }
+        (decoded, close)
+    }
+
+    /// The protocol's answer to a decode error, written before closing.
+    pub(crate) fn error_response(&self, err: &P::Error) -> Option<Bytes> {
+        P::error_response(&mut lock(&self.inner).codec, err)
+    }
+
+    /// The protocol's read deadline now.
+    pub(crate) fn read_timeout(&self) -> Option<std::time::Duration> {
+        P::read_timeout(&lock(&self.inner).codec)
+    }
+
+    /// The protocol's answer when the read deadline passed.
+    pub(crate) fn timeout_response(&self) -> Option<Bytes> {
+        P::timeout_response(&mut lock(&self.inner).codec)
+    }
+
+    /// Writes `inner.scratch` directly when nothing is queued, else queues
+    /// it. `limited`: a user send, which counts against the buffer limit
+    /// (the limit itself was checked by the caller).
+    fn write_or_queue(
+        &self,
+        mut inner: std::sync::MutexGuard<'_, Inner<P>>,
+        limited: bool,
+    ) -> Result<SendStatus, SendFailure> {
         // Take the whole buffer: a split would leave `scratch` holding the
         // allocation, so an idle connection would keep its largest message.
         let mut data = std::mem::take(&mut inner.scratch);
@@ -283,7 +357,8 @@ impl<P: Protocol> Shared<P> {
         }
         inner.queued += data.len();
         inner.queue.push_back(data.freeze());
-        if inner.queued >= max && !inner.full {
+        let max = self.max_send_buffer.load(Ordering::Relaxed);
+        if limited && inner.queued >= max && !inner.full {
             inner.full = true;
             self.push_event(&mut inner, Event::BufferFull);
             // Pipe back-pressure acts at once, inside the send that crossed
@@ -335,6 +410,9 @@ impl<P: Protocol> Shared<P> {
         let max = self.max_send_buffer.load(Ordering::Relaxed);
         if inner.full && inner.queued < max {
             inner.full = false;
+        }
+        if inner.queued < max {
+            self.room.notify_waiters();
         }
         if inner.queue.is_empty() {
             if wrote_any {

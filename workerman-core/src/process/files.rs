@@ -73,7 +73,9 @@ impl ProcessFiles {
         if pid <= 0 || pid == std::process::id() as i32 {
             return None;
         }
-        kill(Pid::from_raw(pid), None).ok()?;
+        if !pid_alive(pid) {
+            return None;
+        }
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if !cmdline.is_empty() && !String::from_utf8_lossy(&cmdline).contains(MASTER_TITLE) {
             return None;
@@ -84,6 +86,24 @@ impl ProcessFiles {
     /// Appends `Workerman[<program>] <message>` style lines: see [`log`].
     pub fn log(&self, message: &str, echo: bool) {
         log_line(&self.log_file, message, echo);
+    }
+}
+
+/// Whether process `pid` exists and is not a zombie (a dead process that
+/// nobody has reaped yet still answers `kill(pid, 0)`).
+pub fn pid_alive(pid: i32) -> bool {
+    if kill(Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => true,
     }
 }
 

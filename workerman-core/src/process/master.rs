@@ -187,6 +187,7 @@ pub(crate) fn run_master(setup: MasterSetup) -> ExitCode {
     });
     let _ = std::fs::remove_file(&files.pid_file);
     let _ = std::fs::remove_file(&files.control_socket);
+    let _ = std::fs::remove_file(files.pid_file.with_extension("lock"));
     code
 }
 
@@ -380,9 +381,10 @@ impl Master {
             .workers
             .iter()
             .map(|w| {
-                let user = match w.ids {
-                    Some((uid, _)) => uid.to_string(),
-                    None => Uid::effective().to_string(),
+                let uid = w.ids.map(|(uid, _)| uid).unwrap_or_else(Uid::effective);
+                let user = match nix::unistd::User::from_uid(uid) {
+                    Ok(Some(u)) => u.name,
+                    _ => uid.to_string(),
                 };
                 [user, w.name.clone(), w.listen.clone(), w.count.to_string()]
             })

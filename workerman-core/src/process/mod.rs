@@ -70,7 +70,7 @@ pub use control::{
     ConnectionRow, ControlRequest, ControlResponse, ExitCount, ProcessStatus, StatusReport,
     WorkerSummary,
 };
-pub use files::ProcessFiles;
+pub use files::{pid_alive, ProcessFiles};
 
 pub(crate) use child::{run_child, ChildSetup, Timeouts};
 
@@ -129,10 +129,18 @@ impl Server {
         ))
     }
 
-    /// The shutdown and grace timeouts, for the command line's waits.
-    #[doc(hidden)]
-    pub fn timeouts_for_cli(&self) -> (Duration, Duration) {
-        (self.shutdown_timeout, self.grace_timeout)
+    /// The longest a stop can take: the shutdown timeout, plus the grace
+    /// timeout for a graceful stop, plus a second for the master to kill
+    /// what is left. `stop` waits this long (and 3 s more) before it
+    /// reports `stop fail`.
+    pub fn stop_deadline(&self, graceful: bool) -> Duration {
+        self.shutdown_timeout
+            + if graceful {
+                self.grace_timeout
+            } else {
+                Duration::ZERO
+            }
+            + Duration::from_secs(1)
     }
 
     fn timeouts(&self) -> Timeouts {
