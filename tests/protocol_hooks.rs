@@ -169,7 +169,8 @@ impl Service for Big {
         let chunk = Payload::from(vec![7u8; 16 * 1024]);
         for _ in 0..512 {
             conn.wait_for_room().await;
-            conn.send(chunk.clone()).expect("room was waited for");
+            let sent = conn.send(chunk.clone());
+            assert!(sent.is_ok(), "room was waited for: {sent:?}");
         }
         conn.close(None);
     }
