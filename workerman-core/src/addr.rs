@@ -147,6 +147,53 @@ pub(crate) fn parse_address(address: &str, expected: &'static str) -> Result<Par
     Ok(ParsedAddress { target })
 }
 
+/// Parses an outgoing connection's URL: like [`parse_address`], and the
+/// part after `host:port` (`/path?query`) is the path of the target.
+pub(crate) fn parse_client_address(
+    address: &str,
+    expected: &'static str,
+) -> Result<(ParsedAddress, workerman_protocols::ClientTarget), Error> {
+    let (scheme, rest) = address.split_once("://").unwrap_or(("", address));
+    if rest.starts_with('/') {
+        let parsed = parse_address(address, expected)?;
+        return Ok((
+            parsed,
+            workerman_protocols::ClientTarget::new("", None, "/"),
+        ));
+    }
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
+        Some(i) => (&rest[..i], rest[i..].to_owned()),
+        None => (rest, "/".to_owned()),
+    };
+    let parsed =
+        parse_address(&format!("{scheme}://{authority}"), expected).map_err(|e| match e {
+            Error::InvalidAddress { reason, .. } => Error::InvalidAddress {
+                address: address.to_owned(),
+                reason,
+            },
+            Error::SchemeMismatch {
+                scheme, expected, ..
+            } => Error::SchemeMismatch {
+                address: address.to_owned(),
+                scheme,
+                expected,
+            },
+            other => other,
+        })?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (
+            h.trim_start_matches('[').trim_end_matches(']'),
+            p.parse().ok(),
+        ),
+        None => (authority, None),
+    };
+    Ok((
+        parsed,
+        workerman_protocols::ClientTarget::new(host, port, path),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +232,23 @@ mod tests {
                 "{bad}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn client_urls_keep_host_and_path() {
+        let (p, t) = parse_client_address("text://localhost:80/chat?room=1", "text").unwrap();
+        assert!(matches!(p.target, Target::Inet(a) if a.port() == 80));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("localhost", Some(80), "/chat?room=1")
+        );
+        let (_, t) = parse_client_address("text://[::1]:9?x", "text").unwrap();
+        assert_eq!((t.host.as_str(), t.path.as_str()), ("::1", "/?x"));
+        let (_, t) = parse_client_address("text://127.0.0.1:9", "text").unwrap();
+        assert_eq!(t.path, "/");
+        let (p, _) = parse_client_address("text:///tmp/s.sock", "text").unwrap();
+        assert_eq!(p.target, Target::Unix("/tmp/s.sock".into()));
+        assert!(parse_client_address("text://nohost/x", "text").is_err());
     }
 
     #[test]

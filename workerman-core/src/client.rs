@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::net::{TcpStream, UnixStream};
 use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
-use crate::addr::{parse_address, Target};
+use crate::addr::{parse_client_address, Target};
 use crate::connection::{drive, ConnectionSetup};
 use crate::io::Io;
 use crate::worker::DEFAULT_MAX_SEND_BUFFER_SIZE;
@@ -55,6 +55,7 @@ pub struct AsyncTcpConnection<S: Service> {
     max_package_size: usize,
     max_send_buffer_size: usize,
     paused: bool,
+    codec: std::sync::Mutex<Option<<S::Protocol as Protocol>::Codec>>,
 }
 
 impl<S: Service> fmt::Debug for AsyncTcpConnection<S> {
@@ -77,7 +78,17 @@ impl<S: Service> AsyncTcpConnection<S> {
             max_package_size: DEFAULT_MAX_PACKAGE_SIZE,
             max_send_buffer_size: DEFAULT_MAX_SEND_BUFFER_SIZE,
             paused: false,
+            codec: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Uses this codec for the connection instead of the protocol's
+    /// [`client_codec`](Protocol::client_codec) (for a client handshake
+    /// with custom headers or subprotocols, say). It serves one connection.
+    #[must_use]
+    pub fn codec(self, codec: <S::Protocol as Protocol>::Codec) -> Self {
+        *crate::sync::lock(&self.codec) = Some(codec);
+        self
     }
 
     /// Starts the connection with reading paused (default false): nothing
@@ -130,7 +141,8 @@ impl<S: Service> AsyncTcpConnection<S> {
     /// Dropping the future before it completes abandons the attempt; no
     /// connection is left behind.
     pub async fn connect(&self) -> Result<Connection<S::Protocol>, Error> {
-        let parsed = parse_address(&self.address, <S::Protocol as Protocol>::SCHEME)?;
+        let (parsed, target) =
+            parse_client_address(&self.address, <S::Protocol as Protocol>::SCHEME)?;
         let connect_err = |source| Error::Connect {
             address: self.address.clone(),
             source,
@@ -154,8 +166,12 @@ impl<S: Service> AsyncTcpConnection<S> {
             .await
             .map_err(|_| connect_err(std::io::ErrorKind::TimedOut.into()))?
             .map_err(connect_err)?;
+        let codec = crate::sync::lock(&self.codec)
+            .take()
+            .unwrap_or_else(|| S::Protocol::client_codec(&target, self.max_package_size));
         let (conn, fut) = drive(ConnectionSetup {
             service: Arc::clone(&self.service),
+            codec: Some(codec),
             io,
             remote,
             local,

@@ -207,6 +207,7 @@ pub(crate) async fn accept_loop<S: Service>(
                 }
                 let (_conn, fut) = drive(ConnectionSetup {
                     service: Arc::clone(&service),
+                    codec: None,
                     io,
                     remote,
                     local,

@@ -45,6 +45,6 @@ pub mod text;
 
 pub use frame::{Frame, FrameCodec, FrameCodecError, FRAME_HEADER_LEN};
 pub use payload::Payload;
-pub use protocol::{Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
+pub use protocol::{ClientTarget, Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 pub use tcp::{Tcp, TcpCodec};
 pub use text::{Text, TextCodec, TextCodecError};

@@ -126,6 +126,14 @@ pub trait Protocol: Send + Sync + 'static {
     /// accept or buffer; a larger one is a decode error.
     fn codec(max_package_size: usize) -> Self::Codec;
 
+    /// Creates the codec for an outgoing connection to `target` (the URL
+    /// given to `AsyncTcpConnection`): a client handshake needs the host and
+    /// path. Defaults to [`codec`](Protocol::codec).
+    fn client_codec(target: &ClientTarget, max_package_size: usize) -> Self::Codec {
+        let _ = target;
+        Self::codec(max_package_size)
+    }
+
     // The hooks below let a protocol that has a conversation of its own
     // (a handshake, control frames, its own close, request deadlines) drive
     // the connection. Their defaults do nothing: a plain framing protocol
@@ -173,6 +181,32 @@ pub trait Protocol: Send + Sync + 'static {
     fn timeout_response(codec: &mut Self::Codec) -> Option<Bytes> {
         let _ = codec;
         None
+    }
+}
+
+/// Where an outgoing connection goes, from its URL
+/// (`ws://example.com:8080/chat?room=1` gives host `example.com`, port
+/// 8080, path `/chat?room=1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientTarget {
+    /// The host as written in the URL (a name, an IPv4 address, or an IPv6
+    /// address without brackets); empty for a Unix socket.
+    pub host: String,
+    /// The port, if the URL has one.
+    pub port: Option<u16>,
+    /// The path and query, `/` when the URL has none.
+    pub path: String,
+}
+
+impl ClientTarget {
+    /// A target from its parts.
+    pub fn new(host: impl Into<String>, port: Option<u16>, path: impl Into<String>) -> Self {
+        ClientTarget {
+            host: host.into(),
+            port,
+            path: path.into(),
+        }
     }
 }
 

@@ -40,6 +40,8 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 /// Everything needed to start driving a connection.
 pub(crate) struct ConnectionSetup<S: Service> {
     pub(crate) service: Arc<S>,
+    /// A codec made by the caller; `None`: the protocol's default.
+    pub(crate) codec: Option<<S::Protocol as Protocol>::Codec>,
     pub(crate) io: Io,
     pub(crate) remote: SocketAddress,
     pub(crate) local: SocketAddress,
@@ -66,7 +68,9 @@ pub(crate) fn drive<S: Service>(
         &io,
         setup.remote,
         setup.local,
-        S::Protocol::codec(setup.max_package_size),
+        setup
+            .codec
+            .unwrap_or_else(|| S::Protocol::codec(setup.max_package_size)),
         setup.max_send_buffer_size,
         setup.worker,
     ));
