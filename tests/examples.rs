@@ -57,7 +57,7 @@ impl Running {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().unwrap();
+        let child = spawn_retrying(&mut cmd);
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(addr).is_err() {
@@ -198,4 +198,18 @@ async fn json_protocol() {
     assert!(reply.get("error").is_some(), "{reply}");
     c.expect_closed().await;
     ex.stop();
+}
+
+/// Spawns `cmd`, retrying while the binary is "text file busy": a binary
+/// just copied can be briefly held open for writing by a process another
+/// test thread forked at that moment.
+fn spawn_retrying(cmd: &mut Command) -> std::process::Child {
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Ok(c) => return c,
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("spawn failed: {e}"),
+        }
+    }
+    panic!("the binary stayed busy");
 }

@@ -87,14 +87,13 @@ impl Program {
 
     /// Runs the program's command line; bounded by WAIT.
     fn cmd(&self, args: &[&str]) -> Output {
-        let mut child = Command::new(&self.bin)
-            .args(args)
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        let mut child = spawn_retrying(&mut cmd);
         let deadline = Instant::now() + WAIT;
         loop {
             if child.try_wait().unwrap().is_some() {
@@ -649,4 +648,18 @@ fn signals_reload_keeps_non_reloadable_workers_and_stale_pid_files_are_replaced(
     .unwrap();
     p.wait_for("the master to exit", |_| !alive(new_master));
     assert!(!p.dir.join("workerman.demo.pid").exists());
+}
+
+/// Spawns `cmd`, retrying while the binary is "text file busy": a binary
+/// just copied can be briefly held open for writing by a process another
+/// test thread forked at that moment.
+fn spawn_retrying(cmd: &mut Command) -> std::process::Child {
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Ok(c) => return c,
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("spawn failed: {e}"),
+        }
+    }
+    panic!("the binary stayed busy");
 }

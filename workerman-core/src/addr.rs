@@ -166,28 +166,33 @@ pub(crate) fn parse_client_address(
         Some(i) => (&rest[..i], rest[i..].to_owned()),
         None => (rest, "/".to_owned()),
     };
-    let parsed =
-        parse_address(&format!("{scheme}://{authority}"), expected).map_err(|e| match e {
-            Error::InvalidAddress { reason, .. } => Error::InvalidAddress {
-                address: address.to_owned(),
-                reason,
-            },
-            Error::SchemeMismatch {
-                scheme, expected, ..
-            } => Error::SchemeMismatch {
-                address: address.to_owned(),
-                scheme,
-                expected,
-            },
-            other => other,
-        })?;
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (
             h.trim_start_matches('[').trim_end_matches(']'),
-            p.parse().ok(),
+            p.parse::<u16>().ok(),
         ),
         None => (authority, None),
     };
+    // A host name is resolved when connecting (without blocking the
+    // runtime), not here: keep the port and an unspecified address.
+    let to_parse = match (host.parse::<std::net::IpAddr>(), port) {
+        (Err(_), Some(p)) if !host.is_empty() => format!("{scheme}://0.0.0.0:{p}"),
+        _ => format!("{scheme}://{authority}"),
+    };
+    let parsed = parse_address(&to_parse, expected).map_err(|e| match e {
+        Error::InvalidAddress { reason, .. } => Error::InvalidAddress {
+            address: address.to_owned(),
+            reason,
+        },
+        Error::SchemeMismatch {
+            scheme, expected, ..
+        } => Error::SchemeMismatch {
+            address: address.to_owned(),
+            scheme,
+            expected,
+        },
+        other => other,
+    })?;
     Ok((
         parsed,
         workerman_protocols::ClientTarget::new(host, port, path),
@@ -249,6 +254,10 @@ mod tests {
         let (p, _) = parse_client_address("text:///tmp/s.sock", "text").unwrap();
         assert_eq!(p.target, Target::Unix("/tmp/s.sock".into()));
         assert!(parse_client_address("text://nohost/x", "text").is_err());
+        // Names are not resolved here.
+        let (p, t) = parse_client_address("text://no-such-host.invalid:7/", "text").unwrap();
+        assert!(matches!(p.target, Target::Inet(a) if a.port() == 7));
+        assert_eq!(t.host, "no-such-host.invalid");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tokio::net::{TcpStream, UnixStream};
 use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
 use crate::addr::{parse_client_address, Target};
-use crate::connection::{drive, ConnectionSetup};
+use crate::connection::{drive_client, ClientSetup, Connector};
 use crate::io::Io;
 use crate::worker::DEFAULT_MAX_SEND_BUFFER_SIZE;
 use crate::{Connection, Error, Service, SocketAddress};
@@ -123,14 +123,30 @@ impl<S: Service> AsyncTcpConnection<S> {
         self
     }
 
-    /// Connects, then drives the connection on a new task of the current
-    /// runtime: `on_connect` runs first, then `on_message` for each package,
-    /// then `on_close`. Returns the connection's handle once connected.
+    /// Starts connecting in the background and returns the connection's
+    /// handle at once (Workerman's `connect()`). Sends made before the
+    /// connection is up are queued and written once it is. Then, as for an
+    /// accepted connection: `on_connect`, `on_message` per package,
+    /// `on_close`. A failed attempt (refused, unreachable, timed out) calls
+    /// `on_error` with [`ConnectionError::ConnectFailed`] (code 1), then
+    /// `on_close`, where [`Connection::reconnect`] tries again.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start(&self) -> Result<Connection<S::Protocol>, Error> {
+        self.start_with(tokio::sync::oneshot::channel().0)
+    }
+
+    /// Connects and waits for the first attempt's outcome: the handle once
+    /// connected (`on_connect` may still be running), or the error. The
+    /// callbacks are those of [`start`](AsyncTcpConnection::start): a
+    /// failed attempt also reaches `on_error` and `on_close`.
     ///
     /// # Errors
     ///
     /// A bad address or scheme, or [`Error::Connect`] when the connection is
-    /// refused, fails or times out (no callback runs then).
+    /// refused, fails or times out.
     ///
     /// # Panics
     ///
@@ -138,49 +154,119 @@ impl<S: Service> AsyncTcpConnection<S> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future before it completes abandons the attempt; no
-    /// connection is left behind.
+    /// Dropping the future does not stop the connection: it goes on in the
+    /// background as with `start`.
     pub async fn connect(&self) -> Result<Connection<S::Protocol>, Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let conn = self.start_with(tx)?;
+        match rx.await {
+            Ok(Ok(())) => Ok(conn),
+            Ok(Err(source)) => Err(Error::Connect {
+                address: self.address.clone(),
+                source,
+            }),
+            Err(_) => Err(Error::Connect {
+                address: self.address.clone(),
+                source: std::io::ErrorKind::ConnectionAborted.into(),
+            }),
+        }
+    }
+
+    fn start_with(
+        &self,
+        first: tokio::sync::oneshot::Sender<std::io::Result<()>>,
+    ) -> Result<Connection<S::Protocol>, Error> {
         let (parsed, target) =
             parse_client_address(&self.address, <S::Protocol as Protocol>::SCHEME)?;
-        let connect_err = |source| Error::Connect {
-            address: self.address.clone(),
-            source,
-        };
-        let attempt = async {
-            Ok::<_, std::io::Error>(match &parsed.target {
-                Target::Inet(addr) => {
-                    let s = TcpStream::connect(addr).await?;
-                    s.set_nodelay(true)?;
-                    let local = SocketAddress::Inet(s.local_addr()?);
-                    (Io::Tcp(s), SocketAddress::Inet(*addr), local)
-                }
-                Target::Unix(path) => {
-                    let s = UnixStream::connect(path).await?;
-                    let local = SocketAddress::from_unix(&s.local_addr()?);
-                    (Io::Unix(s), SocketAddress::Unix(Some(path.clone())), local)
-                }
-            })
-        };
-        let (io, remote, local) = tokio::time::timeout(self.connect_timeout, attempt)
-            .await
-            .map_err(|_| connect_err(std::io::ErrorKind::TimedOut.into()))?
-            .map_err(connect_err)?;
         let codec = crate::sync::lock(&self.codec)
             .take()
             .unwrap_or_else(|| S::Protocol::client_codec(&target, self.max_package_size));
-        let (conn, fut) = drive(ConnectionSetup {
+        let max = self.max_package_size;
+        let codec_target = target.clone();
+        let remote = match &parsed.target {
+            Target::Inet(a) => SocketAddress::Inet(*a),
+            Target::Unix(p) => SocketAddress::Unix(Some(p.clone())),
+        };
+        let connector = TcpConnector {
+            target: parsed.target,
+            host: target.host,
+            port: target.port,
+            timeout: self.connect_timeout,
+        };
+        let (conn, fut) = drive_client(ClientSetup {
             service: Arc::clone(&self.service),
-            codec: Some(codec),
-            io,
+            codec,
+            new_codec: Box::new(move || S::Protocol::client_codec(&codec_target, max)),
+            connector: Box::new(connector),
             remote,
-            local,
-            max_package_size: self.max_package_size,
             max_send_buffer_size: self.max_send_buffer_size,
-            worker: None,
             paused: self.paused,
+            first,
         });
         tokio::spawn(fut);
         Ok(conn)
+    }
+}
+
+/// Connects over TCP (resolving the host name each time, without blocking
+/// the runtime) or to a Unix socket, within the connect timeout.
+struct TcpConnector {
+    target: Target,
+    host: String,
+    port: Option<u16>,
+    timeout: Duration,
+}
+
+impl Connector for TcpConnector {
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, std::io::Result<(Io, SocketAddress, SocketAddress)>>
+    {
+        let target = self.target.clone();
+        let host = self.host.clone();
+        let port = self.port;
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let attempt = async {
+                match target {
+                    Target::Inet(resolved) => {
+                        // A host name is looked up again on every attempt.
+                        let addrs: Vec<std::net::SocketAddr> =
+                            match (host.parse::<std::net::IpAddr>(), port) {
+                                (Err(_), Some(port)) => {
+                                    tokio::net::lookup_host((host.as_str(), port))
+                                        .await?
+                                        .collect()
+                                }
+                                _ => vec![resolved],
+                            };
+                        let mut last = std::io::Error::from(std::io::ErrorKind::AddrNotAvailable);
+                        for addr in addrs {
+                            match TcpStream::connect(addr).await {
+                                Ok(s) => {
+                                    s.set_nodelay(true)?;
+                                    let local = SocketAddress::Inet(s.local_addr()?);
+                                    return Ok((Io::Tcp(s), SocketAddress::Inet(addr), local));
+                                }
+                                Err(e) => last = e,
+                            }
+                        }
+                        Err(last)
+                    }
+                    Target::Unix(path) => {
+                        let s = UnixStream::connect(&path).await?;
+                        let local = SocketAddress::from_unix(&s.local_addr()?);
+                        Ok((Io::Unix(s), SocketAddress::Unix(Some(path)), local))
+                    }
+                }
+            };
+            match tokio::time::timeout(timeout, attempt).await {
+                Ok(r) => r,
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connect timed out after {timeout:?}"),
+                )),
+            }
+        })
     }
 }

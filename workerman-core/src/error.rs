@@ -97,6 +97,11 @@ pub enum ConnectionError {
     /// Reading from the socket failed; the connection is being closed.
     #[error("read failed: {0}")]
     Io(#[source] Arc<io::Error>),
+    /// An outgoing connection could not be made (Workerman: code 1,
+    /// `CONNECT_FAIL`); `on_close` follows, where `reconnect` may be
+    /// called.
+    #[error("connect failed: {0}")]
+    ConnectFailed(#[source] Arc<io::Error>),
     /// The protocol's read deadline passed (for example an HTTP request
     /// head that did not arrive in time); the connection is being closed.
     #[error("the peer sent nothing in time")]
@@ -124,6 +129,7 @@ impl ConnectionError {
             ConnectionError::Protocol(_) => Self::PROTOCOL_ERROR,
             ConnectionError::Io(_) => Self::IO_ERROR,
             ConnectionError::ReadTimeout => Self::READ_TIMEOUT,
+            ConnectionError::ConnectFailed(_) => Self::CONNECT_FAIL,
         }
     }
 

@@ -52,33 +52,32 @@ pub(crate) struct ConnectionSetup<S: Service> {
     pub(crate) paused: bool,
 }
 
-/// Creates the connection and returns its handle and the future that runs
-/// it to the end (spawn it).
-pub(crate) fn drive<S: Service>(
-    setup: ConnectionSetup<S>,
-) -> (
-    Connection<S::Protocol>,
-    impl Future<Output = ()> + Send + 'static,
-) {
-    let (reader, writer) = setup.io.split();
-    let io = Arc::new(writer);
+/// Creates the shared state of a connection (`io`: `None` while an
+/// outgoing one connects), registers it, and gives its handle and span.
+fn create<S: Service>(
+    io: Option<&Arc<WriteHalf>>,
+    codec: <S::Protocol as Protocol>::Codec,
+    remote: SocketAddress,
+    local: SocketAddress,
+    max_send_buffer_size: usize,
+    worker: Option<Arc<WorkerShared<S::Protocol>>>,
+    paused: bool,
+) -> (Connection<S::Protocol>, tracing::Span) {
     let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let shared = Arc::new(Shared::new(
         id,
-        &io,
-        setup.remote,
-        setup.local,
-        setup
-            .codec
-            .unwrap_or_else(|| S::Protocol::codec(setup.max_package_size)),
-        setup.max_send_buffer_size,
-        setup.worker,
+        io,
+        remote,
+        local,
+        codec,
+        max_send_buffer_size,
+        worker,
     ));
     let weak: std::sync::Weak<dyn crate::registry::ConnInfo> =
         Arc::downgrade(&shared) as std::sync::Weak<dyn crate::registry::ConnInfo>;
     crate::registry::add(id, weak);
     let conn = Connection::from_shared(shared);
-    if setup.paused {
+    if paused {
         conn.pause_recv();
     }
     if let Some(w) = &conn.shared.worker {
@@ -91,15 +90,162 @@ pub(crate) fn drive<S: Service>(
         "conn",
         worker = conn.shared.worker.as_ref().map(|w| &*w.name),
         conn_id = id,
-        peer = %conn.shared.remote,
+        peer = %conn.remote_addr(),
+    );
+    (conn, span)
+}
+
+/// Creates an accepted connection and returns its handle and the future
+/// that runs it to the end (spawn it).
+pub(crate) fn drive<S: Service>(
+    setup: ConnectionSetup<S>,
+) -> (
+    Connection<S::Protocol>,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (reader, writer) = setup.io.split();
+    let io = Arc::new(writer);
+    let codec = setup
+        .codec
+        .unwrap_or_else(|| S::Protocol::codec(setup.max_package_size));
+    let (conn, span) = create::<S>(
+        Some(&io),
+        codec,
+        setup.remote,
+        setup.local,
+        setup.max_send_buffer_size,
+        setup.worker,
+        setup.paused,
     );
     let service = setup.service;
     let handle = conn.clone();
     let fut = async move {
         run(&*service, &conn, reader, io).await;
+        crate::registry::remove(conn.id());
     }
     .instrument(span);
     (handle, fut)
+}
+
+/// How an outgoing connection is made, each time it (re)connects.
+pub(crate) trait Connector: Send + Sync + 'static {
+    /// Connects; gives the socket and the remote and local addresses.
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, std::io::Result<(Io, SocketAddress, SocketAddress)>>;
+}
+
+/// Everything needed to drive an outgoing connection.
+pub(crate) struct ClientSetup<S: Service> {
+    pub(crate) service: Arc<S>,
+    pub(crate) codec: <S::Protocol as Protocol>::Codec,
+    /// A fresh codec for each reconnect.
+    pub(crate) new_codec: Box<dyn Fn() -> <S::Protocol as Protocol>::Codec + Send + Sync>,
+    pub(crate) connector: Box<dyn Connector>,
+    pub(crate) remote: SocketAddress,
+    pub(crate) max_send_buffer_size: usize,
+    pub(crate) paused: bool,
+    /// Told how the first attempt went.
+    pub(crate) first: tokio::sync::oneshot::Sender<Result<(), std::io::Error>>,
+}
+
+/// Creates an outgoing connection in the `Connecting` state (sends are
+/// queued) and the future that connects it, runs it, and reconnects it
+/// when `reconnect` was called, until it is closed for good.
+pub(crate) fn drive_client<S: Service>(
+    setup: ClientSetup<S>,
+) -> (
+    Connection<S::Protocol>,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (conn, span) = create::<S>(
+        None,
+        setup.codec,
+        setup.remote,
+        SocketAddress::Unix(None),
+        setup.max_send_buffer_size,
+        None,
+        setup.paused,
+    );
+    let handle = conn.clone();
+    let svc = setup.service;
+    let connector = setup.connector;
+    let new_codec = setup.new_codec;
+    let mut first = Some(setup.first);
+    let fut = async move {
+        loop {
+            let attempt = tokio::select! {
+                r = connector.connect() => Some(r),
+                // close()/destroy() while connecting abandons the attempt.
+                () = closed(&conn.shared) => None,
+            };
+            let tell = |r: Result<(), std::io::Error>, first: &mut Option<_>| {
+                if let Some(tx) = first.take() {
+                    let _: Result<(), _> = tokio::sync::oneshot::Sender::send(tx, r);
+                }
+            };
+            match attempt {
+                Some(Ok((io, remote, local))) => {
+                    let (reader, writer) = io.split();
+                    let writer = Arc::new(writer);
+                    if conn.shared.connected(&writer, remote, local) {
+                        tell(Ok(()), &mut first);
+                        run(&*svc, &conn, reader, writer).await;
+                    } else {
+                        tell(
+                            Err(std::io::ErrorKind::ConnectionAborted.into()),
+                            &mut first,
+                        );
+                        conn.shared.advance_state(State::Closed);
+                        guard(svc.on_close(&conn), "on_close", None).await;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "connect failed");
+                    let err = ConnectionError::ConnectFailed(Arc::new(std::io::Error::new(
+                        e.kind(),
+                        e.to_string(),
+                    )));
+                    tell(Err(e), &mut first);
+                    conn.shared.advance_state(State::Closed);
+                    guard(svc.on_error(&conn, &err), "on_error", None).await;
+                    guard(svc.on_close(&conn), "on_close", None).await;
+                }
+                None => {
+                    tell(
+                        Err(std::io::ErrorKind::ConnectionAborted.into()),
+                        &mut first,
+                    );
+                    guard(svc.on_close(&conn), "on_close", None).await;
+                }
+            }
+            let again = lock(&conn.shared.reconnect).take();
+            match again {
+                Some(delay) => {
+                    tokio::time::sleep(delay).await;
+                    conn.shared.reset_for_reconnect(new_codec());
+                    tracing::debug!("reconnecting");
+                }
+                None => break,
+            }
+        }
+        crate::registry::remove(conn.id());
+    }
+    .instrument(span);
+    (handle, fut)
+}
+
+/// Resolves once the connection is closing or closed.
+async fn closed<P: Protocol>(shared: &Shared<P>) {
+    loop {
+        let woken = shared.room.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        if !shared.is_open() {
+            return;
+        }
+        woken.await;
+    }
 }
 
 async fn run<S: Service>(
@@ -135,7 +281,6 @@ async fn run<S: Service>(
     if let Some(w) = &shared.worker {
         w.unregister(shared.id);
     }
-    crate::registry::remove(shared.id);
     tracing::debug!(graceful, "closed");
     if graceful {
         match &shared.worker {

@@ -12,7 +12,9 @@ use bytes::{BufMut, Bytes};
 use tokio_util::codec::Encoder;
 use workerman_protocols::Protocol;
 
-pub(crate) use driver::{drive, run_worker_callback, ConnectionSetup};
+pub(crate) use driver::{
+    drive, drive_client, run_worker_callback, ClientSetup, ConnectionSetup, Connector,
+};
 pub use shared::SendStatus;
 use shared::{lock, Refused, SendFailure, Shared, State};
 
@@ -49,7 +51,7 @@ impl<P: Protocol> fmt::Debug for Connection<P> {
         f.debug_struct("Connection")
             .field("id", &self.shared.id)
             .field("protocol", &P::SCHEME)
-            .field("remote", &self.shared.remote)
+            .field("remote", &*lock(&self.shared.remote))
             .field("state", &self.shared.state())
             .finish()
     }
@@ -67,25 +69,26 @@ impl<P: Protocol> Connection<P> {
         self.shared.id
     }
 
-    /// The peer's address.
-    pub fn remote_addr(&self) -> &SocketAddress {
-        &self.shared.remote
+    /// The peer's address. It stays readable after the connection closed.
+    /// (An outgoing connection learns it when it connects.)
+    pub fn remote_addr(&self) -> SocketAddress {
+        lock(&self.shared.remote).clone()
     }
 
     /// The peer's IP address (`None` for a Unix socket). IPv6 addresses are
     /// bare, without brackets.
     pub fn remote_ip(&self) -> Option<std::net::IpAddr> {
-        self.shared.remote.ip()
+        lock(&self.shared.remote).ip()
     }
 
     /// The peer's port (`None` for a Unix socket).
     pub fn remote_port(&self) -> Option<u16> {
-        self.shared.remote.port()
+        lock(&self.shared.remote).port()
     }
 
     /// This end's address.
-    pub fn local_addr(&self) -> &SocketAddress {
-        &self.shared.local
+    pub fn local_addr(&self) -> SocketAddress {
+        lock(&self.shared.local).clone()
     }
 
     /// The worker instance that accepted this connection; `None` for an
@@ -139,8 +142,12 @@ impl<P: Protocol> Connection<P> {
     /// `on_close`. Does nothing if the connection is already closing or
     /// closed.
     pub fn close(&self, last: Option<P::Outbound>) {
-        if self.shared.state() != State::Established {
-            return;
+        match self.shared.state() {
+            State::Established => {}
+            // Workerman: an outgoing connection still connecting is
+            // destroyed at once.
+            State::Connecting => return self.destroy(),
+            State::Closing | State::Closed => return,
         }
         if let Some(msg) = last {
             if let Err(e) = self.send(msg) {
@@ -158,9 +165,33 @@ impl<P: Protocol> Connection<P> {
         }
     }
 
-    /// Whether the connection is open: neither closing nor closed.
+    /// Whether the connection is open: connecting (outgoing) or
+    /// established, neither closing nor closed.
     pub fn is_open(&self) -> bool {
-        self.shared.state() == State::Established
+        self.shared.is_open()
+    }
+
+    /// Whether an outgoing connection is still connecting.
+    pub fn is_connecting(&self) -> bool {
+        self.shared.state() == State::Connecting
+    }
+
+    /// Connects an outgoing connection again after `delay`, keeping its id,
+    /// its service and its extensions (Workerman's `reconnect`). Called from
+    /// `on_close` (the usual pattern for a resilient client: a failed
+    /// connect also ends in `on_close`), it schedules the next attempt; on
+    /// an open connection it closes it first. Sends made while it is
+    /// connecting again are queued. Does nothing on an accepted connection
+    /// (returns false).
+    pub fn reconnect(&self, delay: std::time::Duration) -> bool {
+        if self.shared.worker.is_some() {
+            return false;
+        }
+        *lock(&self.shared.reconnect) = Some(delay);
+        if self.shared.is_open() {
+            self.destroy();
+        }
+        true
     }
 
     /// Stops reading from the peer: packages already received but not yet

@@ -23,14 +23,17 @@ use crate::SocketAddress;
 const SCRATCH_KEEP: usize = 2048;
 
 /// Where a connection is in its life. Accepted connections start
-/// `Established`; `close` moves to `Closing` (flush, then close); `destroy`,
-/// a failed write or the end of the task move to `Closed`.
+/// `Established`, outgoing ones `Connecting` (sends are queued until the
+/// socket is up); `close` moves to `Closing` (flush, then close);
+/// `destroy`, a failed write or the end of the task move to `Closed`. Only
+/// an outgoing connection's reconnect goes back, to `Connecting`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum State {
-    Established = 0,
-    Closing = 1,
-    Closed = 2,
+    Connecting = 0,
+    Established = 1,
+    Closing = 2,
+    Closed = 3,
 }
 
 /// A callback-worthy event raised outside the connection task (inside
@@ -55,6 +58,10 @@ pub(crate) enum Event {
 /// message. A direct write is tried first when the queue is empty, as
 /// Workerman does, so the common case never wakes the task.
 pub(crate) struct Inner<P: Protocol> {
+    /// The socket's write half. The task owns the only strong reference,
+    /// so the descriptor closes when the task ends even if user code keeps
+    /// handles; a sender upgrades it for one write. Empty while connecting.
+    io: Weak<WriteHalf>,
     pub(crate) codec: P::Codec,
     /// Reused encode buffer.
     scratch: BytesMut,
@@ -79,12 +86,13 @@ pub(crate) trait RecvControl: Send + Sync {
 /// handle.
 pub(crate) struct Shared<P: Protocol> {
     pub(crate) id: u64,
-    /// The socket. The task owns the only strong reference, so the file
-    /// descriptor closes when the task ends even if user code keeps
-    /// handles; a sender upgrades it for the duration of one write.
-    pub(crate) io: Weak<WriteHalf>,
-    pub(crate) remote: SocketAddress,
-    pub(crate) local: SocketAddress,
+    /// The peer's and our address (an outgoing connection learns them
+    /// when it connects, again on each reconnect).
+    pub(crate) remote: Mutex<SocketAddress>,
+    pub(crate) local: Mutex<SocketAddress>,
+    /// Set by `Connection::reconnect`: connect again after this delay once
+    /// closed (outgoing connections only).
+    pub(crate) reconnect: Mutex<Option<std::time::Duration>>,
     pub(crate) inner: Mutex<Inner<P>>,
     state: AtomicU8,
     pub(crate) paused: AtomicBool,
@@ -137,21 +145,29 @@ pub(crate) enum Flush {
 }
 
 impl<P: Protocol> Shared<P> {
+    /// `io`: the write half of an accepted connection (state
+    /// `Established`), or `None` for an outgoing one (`Connecting`).
     pub(crate) fn new(
         id: u64,
-        io: &Arc<WriteHalf>,
+        io: Option<&Arc<WriteHalf>>,
         remote: SocketAddress,
         local: SocketAddress,
         codec: P::Codec,
         max_send_buffer: usize,
         worker: Option<Arc<WorkerShared<P>>>,
     ) -> Self {
+        let state = if io.is_some() {
+            State::Established
+        } else {
+            State::Connecting
+        };
         Shared {
             id,
-            io: Arc::downgrade(io),
-            remote,
-            local,
+            remote: Mutex::new(remote),
+            local: Mutex::new(local),
+            reconnect: Mutex::new(None),
             inner: Mutex::new(Inner {
+                io: io.map(Arc::downgrade).unwrap_or_default(),
                 codec,
                 scratch: BytesMut::new(),
                 queue: VecDeque::new(),
@@ -160,7 +176,7 @@ impl<P: Protocol> Shared<P> {
                 events: VecDeque::new(),
                 pipe_sources: Vec::new(),
             }),
-            state: AtomicU8::new(State::Established as u8),
+            state: AtomicU8::new(state as u8),
             paused: AtomicBool::new(false),
             max_send_buffer: AtomicUsize::new(max_send_buffer),
             wake_reader: Notify::new(),
@@ -179,10 +195,61 @@ impl<P: Protocol> Shared<P> {
 
     pub(crate) fn state(&self) -> State {
         match self.state.load(Ordering::Acquire) {
-            0 => State::Established,
-            1 => State::Closing,
+            0 => State::Connecting,
+            1 => State::Established,
+            2 => State::Closing,
             _ => State::Closed,
         }
+    }
+
+    /// Open: connecting or established (sends are accepted).
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.state(), State::Connecting | State::Established)
+    }
+
+    /// An outgoing connection is up: install its socket, learn its
+    /// addresses. False if it was closed meanwhile.
+    pub(crate) fn connected(
+        &self,
+        io: &Arc<WriteHalf>,
+        remote: SocketAddress,
+        local: SocketAddress,
+    ) -> bool {
+        *lock(&self.remote) = remote;
+        *lock(&self.local) = local;
+        let mut inner = lock(&self.inner);
+        inner.io = Arc::downgrade(io);
+        let up = self
+            .state
+            .compare_exchange(
+                State::Connecting as u8,
+                State::Established as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if up && !inner.queue.is_empty() {
+            // Sends made while connecting wait in the queue.
+            self.wake_writer.notify_one();
+        }
+        up
+    }
+
+    /// Back to `Connecting` for a reconnect, with a fresh codec and no
+    /// leftovers from the previous connection.
+    pub(crate) fn reset_for_reconnect(&self, codec: P::Codec) {
+        let mut inner = lock(&self.inner);
+        inner.io = Weak::new();
+        inner.codec = codec;
+        inner.scratch = BytesMut::new();
+        inner.queue.clear();
+        inner.queued = 0;
+        inner.full = false;
+        inner.events.clear();
+        for flag in [&self.read_eof, &self.end_requested, &self.write_shut] {
+            flag.store(false, Ordering::SeqCst);
+        }
+        self.state.store(State::Connecting as u8, Ordering::Release);
     }
 
     /// Moves forward only (Established → Closing → Closed); returns whether
@@ -239,7 +306,7 @@ impl<P: Protocol> Shared<P> {
         encode: impl FnOnce(&mut P::Codec, &mut BytesMut) -> Result<(), crate::BoxError>,
     ) -> Result<SendStatus, SendFailure> {
         let mut inner = lock(&self.inner);
-        if self.state() != State::Established || self.end_requested.load(Ordering::Acquire) {
+        if !self.is_open() || self.end_requested.load(Ordering::Acquire) {
             return Err(SendFailure::Refused(Refused::Closed));
         }
         let max = self.max_send_buffer.load(Ordering::Relaxed);
@@ -325,10 +392,8 @@ impl<P: Protocol> Shared<P> {
             inner.scratch = data;
             return Ok(SendStatus::Written);
         }
-        if inner.queue.is_empty() {
-            let Some(io) = self.io.upgrade() else {
-                return Err(SendFailure::Refused(Refused::Closed));
-            };
+        let io = inner.io.upgrade();
+        if let (true, Some(io)) = (inner.queue.is_empty(), io) {
             match io.try_write(&data) {
                 Ok(n) if n == data.len() => {
                     if data.capacity() <= SCRATCH_KEEP {
@@ -354,6 +419,8 @@ impl<P: Protocol> Shared<P> {
             }
             // The writer only waits for data while the queue is empty.
             self.wake_writer.notify_one();
+        } else if self.state() == State::Closed {
+            return Err(SendFailure::Refused(Refused::Closed));
         }
         inner.queued += data.len();
         inner.queue.push_back(data.freeze());
@@ -488,11 +555,13 @@ pub(crate) enum SendFailure {
 
 impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
     fn row(&self) -> crate::process::ConnectionRow {
-        let transport = match self.remote {
+        let remote = lock(&self.remote).clone();
+        let transport = match remote {
             SocketAddress::Unix(_) => "unix",
             _ => "tcp",
         };
         let state = match self.state() {
+            State::Connecting => "connecting",
             State::Established => "established",
             State::Closing => "closing",
             State::Closed => "closed",
@@ -503,8 +572,8 @@ impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
             id: self.id,
             transport: transport.to_owned(),
             protocol: P::SCHEME.to_owned(),
-            local: self.local.to_string(),
-            remote: self.remote.to_string(),
+            local: lock(&self.local).to_string(),
+            remote: remote.to_string(),
             bytes_read: self.counters.bytes_read.load(Ordering::Relaxed),
             bytes_written: self.counters.bytes_written.load(Ordering::Relaxed),
             send_queue: self.queued_bytes() as u64,
