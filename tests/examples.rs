@@ -164,7 +164,18 @@ async fn chat_line(c: &mut LineClient) -> String {
 
 #[tokio::test]
 async fn broadcast_chat() {
-    let ex = Running::start("broadcast_chat", "text", &[]);
+    chat_session("broadcast_chat").await;
+}
+
+#[tokio::test]
+async fn broadcast_chat_closures() {
+    chat_session("broadcast_chat_closures").await;
+}
+
+/// Two clients talk through the chat example `name`; joins, lines and
+/// leaves reach the others.
+async fn chat_session(name: &str) {
+    let ex = Running::start(name, "text", &[]);
     let mut a = LineClient::connect(ex.addr).await;
     let a_join = chat_line(&mut a).await;
     assert!(a_join.ends_with("] joined\n"), "{a_join}");
@@ -179,6 +190,24 @@ async fn broadcast_chat() {
     drop(b);
     assert_eq!(chat_line(&mut a).await, format!("{b_id} left\n"));
     drop(a);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn counter_closures() {
+    let ex = Running::start("counter_closures", "text", &[]);
+    // The readiness probe of `Running::start` sent nothing: the count is 0.
+    let mut a = LineClient::connect(ex.addr).await;
+    assert_eq!(a.line().await, "welcome: 0 lines so far\n");
+    a.send(b"hi\n").await;
+    assert_eq!(a.line().await, "1 hi\n");
+    let mut b = LineClient::connect(ex.addr).await;
+    assert_eq!(b.line().await, "welcome: 1 lines so far\n");
+    b.send(b"yo\n").await;
+    assert_eq!(b.line().await, "2 yo\n");
+    a.send(b"again\n").await;
+    assert_eq!(a.line().await, "3 again\n");
+    drop((a, b));
     ex.stop();
 }
 

@@ -56,6 +56,7 @@ pub struct AsyncTcpConnection<S: Service> {
     max_send_buffer_size: usize,
     paused: bool,
     codec: std::sync::Mutex<Option<<S::Protocol as Protocol>::Codec>>,
+    tls: Option<crate::ClientTlsConfig>,
 }
 
 impl<S: Service> fmt::Debug for AsyncTcpConnection<S> {
@@ -79,7 +80,20 @@ impl<S: Service> AsyncTcpConnection<S> {
             max_send_buffer_size: DEFAULT_MAX_SEND_BUFFER_SIZE,
             paused: false,
             codec: std::sync::Mutex::new(None),
+            tls: None,
         }
+    }
+
+    /// Speaks TLS over the TCP connection (Workerman's `transport =
+    /// 'ssl'`): [`ClientTlsConfig::default`](crate::ClientTlsConfig) trusts
+    /// the usual public roots; `with_root_pem_file` trusts a private CA or
+    /// a self-signed server. The certificate must name the URL's host, or
+    /// [`ClientTlsConfig::server_name`](crate::ClientTlsConfig::server_name).
+    /// The handshake counts against the connect timeout.
+    #[must_use]
+    pub fn tls(mut self, config: crate::ClientTlsConfig) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// Uses this codec for the connection instead of the protocol's
@@ -192,6 +206,7 @@ impl<S: Service> AsyncTcpConnection<S> {
             host: target.host,
             port: target.port,
             timeout: self.connect_timeout,
+            tls: self.tls.clone(),
         };
         let (conn, fut) = drive_client(ClientSetup {
             service: Arc::clone(&self.service),
@@ -215,6 +230,7 @@ struct TcpConnector {
     host: String,
     port: Option<u16>,
     timeout: Duration,
+    tls: Option<crate::ClientTlsConfig>,
 }
 
 impl Connector for TcpConnector {
@@ -226,6 +242,7 @@ impl Connector for TcpConnector {
         let host = self.host.clone();
         let port = self.port;
         let timeout = self.timeout;
+        let tls = self.tls.clone();
         Box::pin(async move {
             let attempt = async {
                 match target {
@@ -246,7 +263,20 @@ impl Connector for TcpConnector {
                                 Ok(s) => {
                                     s.set_nodelay(true)?;
                                     let local = SocketAddress::Inet(s.local_addr()?);
-                                    return Ok((Io::Tcp(s), SocketAddress::Inet(addr), local));
+                                    let io = match &tls {
+                                        None => Io::Tcp(s),
+                                        Some(cfg) => {
+                                            let name = cfg.name_for(&host)?;
+                                            let c = tokio_rustls::TlsConnector::from(Arc::clone(
+                                                &cfg.config,
+                                            ));
+                                            let stream = c.connect(name, s).await?;
+                                            Io::Tls(Box::new(tokio_rustls::TlsStream::Client(
+                                                stream,
+                                            )))
+                                        }
+                                    };
+                                    return Ok((io, SocketAddress::Inet(addr), local));
                                 }
                                 Err(e) => last = e,
                             }
@@ -254,6 +284,12 @@ impl Connector for TcpConnector {
                         Err(last)
                     }
                     Target::Unix(path) => {
+                        if tls.is_some() {
+                            return Err(std::io::Error::new(
+                                std::io::ErrorKind::InvalidInput,
+                                "TLS needs a TCP address, not a unix socket",
+                            ));
+                        }
                         let s = UnixStream::connect(&path).await?;
                         let local = SocketAddress::from_unix(&s.local_addr()?);
                         Ok((Io::Unix(s), SocketAddress::Unix(Some(path)), local))

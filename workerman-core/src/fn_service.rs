@@ -267,7 +267,11 @@ impl<P: Protocol, St: Send + Sync + 'static> Service for FnService<P, St> {
         invoke(&self.callbacks.on_connect, || conn.clone())
     }
 
-    fn on_message<'a, 'b, 'f>(&'a self, conn: &'b Connection<P>, msg: P::Inbound) -> BoxFuture<'f, ()>
+    fn on_message<'a, 'b, 'f>(
+        &'a self,
+        conn: &'b Connection<P>,
+        msg: P::Inbound,
+    ) -> BoxFuture<'f, ()>
     where
         'a: 'f,
         'b: 'f,
@@ -401,8 +405,8 @@ impl<P: Protocol> Worker<FnService<P>> {
     /// arguments (and do not see the state).
     ///
     /// The state must be `Clone + Send + Sync + 'static`: it is cloned for
-    /// every call, on every worker thread. Share mutable state through an
-    /// `Arc<Mutex<_>>` or atomics.
+    /// every call, and the worker's threads share it.
+    /// Share mutable state through an `Arc<Mutex<_>>` or atomics.
     ///
     /// # Examples
     ///
@@ -537,8 +541,13 @@ impl<P: Protocol> Worker<FnService<P>> {
     }
 
     /// Sets `on_message`: once per decoded package, in wire order, with the
-    /// protocol's message type (`Payload` for `Text`); see
+    /// protocol's message type (`P::Inbound`: `Payload` for `Text`); see
     /// [`Service::on_message`]. Unset, packages are dropped.
+    ///
+    /// The argument types come from the protocol: leave them unannotated.
+    /// If you annotate one, annotate both; with only `msg: String` on a
+    /// `Text` worker, rustc reports `conn` as "type annotations needed"
+    /// rather than the mismatch.
     ///
     /// # Examples
     ///
@@ -929,4 +938,3 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         self.set_stateful(|c| &mut c.on_error, move |st, (c, e)| boxed(f(st, c, e)))
     }
 }
-

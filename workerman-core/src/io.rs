@@ -10,15 +10,19 @@
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use socket2::SockRef;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{tcp, unix, TcpStream, UnixStream};
+use tokio_rustls::TlsStream;
 
-#[derive(Debug)]
 pub(crate) enum Io {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TLS over TCP. Never written directly from `send` (as in Workerman,
+    /// TLS sends always go through the queue): only the connection task
+    /// writes, through rustls.
+    Tls(Box<TlsStream<TcpStream>>),
 }
 
 impl Io {
@@ -32,14 +36,18 @@ impl Io {
                 let (r, w) = s.into_split();
                 (ReadHalf::Unix(r), WriteHalf::Unix(w))
             }
+            Io::Tls(s) => {
+                let (r, w) = tokio::io::split(*s);
+                (ReadHalf::Tls(r), WriteHalf::Tls(tokio::sync::Mutex::new(w)))
+            }
         }
     }
 }
 
-#[derive(Debug)]
 pub(crate) enum ReadHalf {
     Tcp(tcp::OwnedReadHalf),
     Unix(unix::OwnedReadHalf),
+    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
 }
 
 impl ReadHalf {
@@ -48,6 +56,8 @@ impl ReadHalf {
         match self {
             ReadHalf::Tcp(r) => r.readable().await,
             ReadHalf::Unix(r) => r.readable().await,
+            // rustls decides when plaintext is ready: read_buf waits.
+            ReadHalf::Tls(_) => Ok(()),
         }
     }
 
@@ -57,16 +67,18 @@ impl ReadHalf {
         match self {
             ReadHalf::Tcp(r) => r.read_buf(buf).await,
             ReadHalf::Unix(r) => r.read_buf(buf).await,
+            ReadHalf::Tls(r) => r.read_buf(buf).await,
         }
     }
 }
 
 /// Dropping it shuts down the write direction (tokio's owned halves do);
 /// the socket closes when both halves are gone.
-#[derive(Debug)]
 pub(crate) enum WriteHalf {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
+    /// Only the connection task writes (an async lock it alone takes).
+    Tls(tokio::sync::Mutex<tokio::io::WriteHalf<TlsStream<TcpStream>>>),
 }
 
 impl WriteHalf {
@@ -75,13 +87,20 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(s) => s.writable().await,
             WriteHalf::Unix(s) => s.writable().await,
+            WriteHalf::Tls(_) => Ok(()),
         }
     }
 
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, WriteHalf::Tls(_))
+    }
+
+    /// A direct write; always `WouldBlock` for TLS (queue instead).
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             WriteHalf::Tcp(s) => s.try_write(buf),
             WriteHalf::Unix(s) => s.try_write(buf),
+            WriteHalf::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
@@ -89,14 +108,30 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(s) => s.try_write_vectored(bufs),
             WriteHalf::Unix(s) => s.try_write_vectored(bufs),
+            WriteHalf::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
-    /// Sends FIN once queued kernel data is out.
-    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+    /// Writes `bufs` through TLS and flushes (TLS only). Cancel safe in
+    /// the sense that matters here: it is only cancelled when the
+    /// connection is being destroyed.
+    pub(crate) async fn write_tls(&self, bufs: &[Bytes]) -> io::Result<()> {
+        if let WriteHalf::Tls(w) = self {
+            let mut w = w.lock().await;
+            for b in bufs {
+                w.write_all(b).await?;
+            }
+            w.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends FIN once queued data is out (for TLS, a close_notify first).
+    pub(crate) async fn shutdown_write(&self) -> io::Result<()> {
         match self {
             WriteHalf::Tcp(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
             WriteHalf::Unix(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
+            WriteHalf::Tls(w) => w.lock().await.shutdown().await,
         }
     }
 }

@@ -85,6 +85,7 @@ mod server;
 mod service;
 mod stats;
 mod sync;
+mod tls;
 mod worker;
 
 pub use addr::SocketAddress;
@@ -99,4 +100,5 @@ pub use server::{
 };
 pub use service::Service;
 pub use stats::{ConnectionStats, StatsSnapshot, WorkerStats};
+pub use tls::{ClientTlsConfig, TlsConfig, TlsConfigError, Transport, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use worker::{Worker, DEFAULT_BACKLOG, DEFAULT_MAX_SEND_BUFFER_SIZE};

@@ -192,6 +192,12 @@ pub(crate) async fn accept_loop<S: Service>(
 ) {
     let mut backoff = MIN_BACKOFF;
     let mut failing = false;
+    let tls = config.tls.as_ref().map(|t| {
+        (
+            tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)),
+            t.handshake_timeout,
+        )
+    });
     loop {
         let accepted = tokio::select! {
             biased;
@@ -205,7 +211,7 @@ pub(crate) async fn accept_loop<S: Service>(
                     failing = false;
                     backoff = MIN_BACKOFF;
                 }
-                let (_conn, fut) = drive(ConnectionSetup {
+                let setup = ConnectionSetup {
                     service: Arc::clone(&service),
                     codec: None,
                     io,
@@ -215,8 +221,18 @@ pub(crate) async fn accept_loop<S: Service>(
                     max_send_buffer_size: config.max_send_buffer_size,
                     worker: Some(Arc::clone(&worker)),
                     paused: false,
-                });
-                tracker.spawn(fut);
+                };
+                match &tls {
+                    None => {
+                        let (_conn, fut) = drive(setup);
+                        tracker.spawn(fut);
+                    }
+                    // The handshake runs in the connection's own task, so
+                    // a slow or hostile client never holds up accepting.
+                    Some((acceptor, timeout)) => {
+                        tracker.spawn(tls_then_drive(acceptor.clone(), *timeout, setup));
+                    }
+                }
             }
             Err(e) if is_connection_error(&e) => {
                 tracing::debug!(error = %e, "accept: connection failed before it was accepted");
@@ -236,5 +252,27 @@ pub(crate) async fn accept_loop<S: Service>(
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
+    }
+}
+
+/// Performs the TLS handshake of an accepted connection within `timeout`,
+/// then drives it; a failed or stalled handshake just drops the socket.
+async fn tls_then_drive<S: Service>(
+    acceptor: tokio_rustls::TlsAcceptor,
+    timeout: Duration,
+    mut setup: ConnectionSetup<S>,
+) {
+    let Io::Tcp(tcp) = setup.io else {
+        tracing::error!("TLS needs a TCP connection");
+        return;
+    };
+    match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => {
+            setup.io = Io::Tls(Box::new(tokio_rustls::TlsStream::Server(stream)));
+            let (_conn, fut) = drive(setup);
+            fut.await;
+        }
+        Ok(Err(e)) => tracing::debug!(peer = %setup.remote, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(peer = %setup.remote, "TLS handshake timed out"),
     }
 }

@@ -255,6 +255,7 @@ pub(crate) fn launch<S: Service>(
 ) -> Result<LaunchedWorker, Error> {
     let config = Arc::new(worker.config);
     let parsed = parse_address(&config.address, <S::Protocol as Protocol>::SCHEME)?;
+    check_tls_target(&config, &parsed.target)?;
     let bind_err = |source| Error::Bind {
         address: config.address.clone(),
         source,
@@ -431,4 +432,18 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.token.cancel();
     }
+}
+
+/// TLS runs over TCP only.
+pub(crate) fn check_tls_target(
+    config: &crate::worker::WorkerConfig,
+    target: &Target,
+) -> Result<(), Error> {
+    if config.tls.is_some() && matches!(target, Target::Unix(_)) {
+        return Err(Error::InvalidAddress {
+            address: config.address.clone(),
+            reason: "TLS needs a TCP address, not a unix socket",
+        });
+    }
+    Ok(())
 }

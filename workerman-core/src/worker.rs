@@ -29,6 +29,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) group: Option<String>,
     pub(crate) reloadable: bool,
     pub(crate) max_requests: Option<u64>,
+    pub(crate) tls: Option<crate::TlsConfig>,
 }
 
 /// A listening container: one address, speaking `S::Protocol`, served by
@@ -118,6 +119,7 @@ impl<S: Service> Worker<S> {
                 group: None,
                 reloadable: true,
                 max_requests: None,
+                tls: None,
             },
             service,
         }
@@ -211,6 +213,33 @@ impl<S: Service> Worker<S> {
     #[must_use]
     pub fn max_requests(mut self, requests: u64) -> Self {
         self.config.max_requests = Some(requests.max(1));
+        self
+    }
+
+    /// The transport under the protocol (Workerman's `transport`): plain
+    /// TCP by default, or [`Transport::Tls`](crate::Transport::Tls) for
+    /// `text`/`frame`/`websocket`/`http` over TLS (`wss`, `https`). TLS
+    /// needs a TCP address, not a Unix socket.
+    ///
+    /// ```no_run
+    /// # use workerman_core::{async_trait, Connection, Service, Worker, TlsConfig, Transport};
+    /// # use workerman_protocols::{Payload, Text};
+    /// # struct Echo;
+    /// # #[async_trait] impl Service for Echo { type Protocol = Text;
+    /// #   async fn on_message(&self, _: &Connection<Text>, _: Payload) {} }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = TlsConfig::from_pem_files("/etc/ssl/site.pem", "/etc/ssl/site.key")?;
+    /// Worker::new("text://0.0.0.0:5678", Echo)
+    ///     .transport(Transport::Tls(tls))
+    ///     .run()?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn transport(mut self, transport: crate::Transport) -> Self {
+        self.config.tls = match transport {
+            crate::Transport::Tcp => None,
+            crate::Transport::Tls(t) => Some(t),
+        };
         self
     }
 

@@ -12,6 +12,8 @@
 //! | `text://`  | [`Text`] | a line ended by `\n`                      | [`Payload`] |
 //! | `frame://` | [`Frame`]| 4-byte BE total length (header counted) + body | [`Payload`] |
 //! | `tcp://`, `unix://` | [`Tcp`] | whatever one read returned       | [`Payload`] |
+//! | `websocket://` | [`WebSocket`] | one WebSocket message (RFC 6455) | [`Message`] |
+//! | `ws://` (client) | [`WsClient`] | one WebSocket message         | [`Message`] |
 //!
 //! A user-defined protocol implements [`Protocol`] the same way and is used
 //! exactly like these (see the trait docs for a JSON-lines example).
@@ -34,6 +36,7 @@
 //! * `protocol`: the [`Protocol`] trait and [`DEFAULT_MAX_PACKAGE_SIZE`].
 //! * `payload`: [`Payload`], the bytes of one package.
 //! * [`text`], [`frame`], [`tcp`]: the built-in codecs.
+//! * [`websocket`]: the WebSocket server and client.
 #![doc(test(attr(deny(warnings))))]
 
 mod payload;
@@ -42,9 +45,14 @@ mod protocol;
 pub mod frame;
 pub mod tcp;
 pub mod text;
+pub mod websocket;
 
 pub use frame::{Frame, FrameCodec, FrameCodecError, FRAME_HEADER_LEN};
 pub use payload::Payload;
 pub use protocol::{ClientTarget, Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 pub use tcp::{Tcp, TcpCodec};
 pub use text::{Text, TextCodec, TextCodecError};
+pub use websocket::{
+    CloseCode, CloseFrame, Message, WebSocket, WebSocketCodec, WebSocketConfig, WebSocketError,
+    WsClient, WsClientBuilder, WsClientCodec,
+};

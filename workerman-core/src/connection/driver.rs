@@ -235,6 +235,19 @@ pub(crate) fn drive_client<S: Service>(
     (handle, fut)
 }
 
+/// Resolves once the connection is destroyed (closed).
+async fn destroyed<P: Protocol>(shared: &Shared<P>) {
+    loop {
+        let woken = shared.room.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        if shared.state() == State::Closed {
+            return;
+        }
+        woken.await;
+    }
+}
+
 /// Resolves once the connection is closing or closed.
 async fn closed<P: Protocol>(shared: &Shared<P>) {
     loop {
@@ -265,7 +278,8 @@ async fn run<S: Service>(
     }
     let ((), graceful) = futures::join!(read_loop(svc, conn, &mut reader), write_loop(shared, &io));
     if graceful {
-        if let Err(e) = io.shutdown_write() {
+        let shut = tokio::time::timeout(LINGER, io.shutdown_write()).await;
+        if let Ok(Err(e)) = shut {
             tracing::trace!(error = %e, "shutdown(write) failed");
         }
     }
@@ -568,13 +582,35 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &WriteHalf) -> bool {
             if shared.end_requested.load(Ordering::SeqCst)
                 && !shared.write_shut.load(Ordering::SeqCst)
             {
-                if let Err(e) = io.shutdown_write() {
+                if let Err(e) = io.shutdown_write().await {
                     tracing::trace!(error = %e, "shutdown(write) failed");
                 }
                 shared.finish_direction(&shared.write_shut);
                 continue;
             }
             shared.wake_writer.notified().await;
+            continue;
+        }
+        if io.is_tls() {
+            // rustls writes asynchronously: a batch at a time, abandoned
+            // only if the connection is destroyed meanwhile.
+            let batch = shared.take_batch(64 * 1024);
+            let n: usize = batch.iter().map(|b| b.len()).sum();
+            let wrote = tokio::select! {
+                r = io.write_tls(&batch) => r,
+                () = destroyed(shared) => return false,
+            };
+            match wrote {
+                Ok(()) => shared.written(n),
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS write failed");
+                    if let Some(s) = stats(shared) {
+                        s.send_fail.fetch_add(1, Ordering::Relaxed);
+                    }
+                    shared.advance_state(State::Closed);
+                    return false;
+                }
+            }
             continue;
         }
         tokio::select! {

@@ -474,6 +474,13 @@ impl<P: Protocol> Shared<P> {
                 Err(e) => return Flush::Failed(e),
             }
         }
+        self.after_write(&mut inner, wrote_any)
+    }
+
+    /// After writing: below the limit again, room for waiters, and when
+    /// the queue emptied after an asynchronous flush, `on_buffer_drain`
+    /// and pipe sources resumed.
+    fn after_write(&self, inner: &mut Inner<P>, wrote_any: bool) -> Flush {
         let max = self.max_send_buffer.load(Ordering::Relaxed);
         if inner.full && inner.queued < max {
             inner.full = false;
@@ -483,7 +490,7 @@ impl<P: Protocol> Shared<P> {
         }
         if inner.queue.is_empty() {
             if wrote_any {
-                self.push_event(&mut inner, Event::BufferDrain);
+                self.push_event(inner, Event::BufferDrain);
                 for source in inner.pipe_sources.iter().filter_map(Weak::upgrade) {
                     source.resume();
                 }
@@ -492,6 +499,31 @@ impl<P: Protocol> Shared<P> {
         } else {
             Flush::WouldBlock
         }
+    }
+
+    /// Takes up to about `limit` bytes off the front of the queue for a
+    /// writer that writes asynchronously (TLS); they still count as queued
+    /// until [`written`](Shared::written).
+    pub(crate) fn take_batch(&self, limit: usize) -> Vec<Bytes> {
+        let mut inner = lock(&self.inner);
+        let mut batch = Vec::new();
+        let mut size = 0;
+        while size < limit {
+            let Some(b) = inner.queue.pop_front() else {
+                break;
+            };
+            size += b.len();
+            batch.push(b);
+        }
+        batch
+    }
+
+    /// `n` bytes taken with `take_batch` were written.
+    pub(crate) fn written(&self, n: usize) {
+        let mut inner = lock(&self.inner);
+        inner.queued -= n;
+        self.add_written(n);
+        self.after_write(&mut inner, true);
     }
 
     /// Asks for a FIN once everything queued is written, keeping the read
@@ -512,7 +544,7 @@ impl<P: Protocol> Shared<P> {
     }
 
     pub(crate) fn has_queued(&self) -> bool {
-        !lock(&self.inner).queue.is_empty()
+        lock(&self.inner).queued > 0
     }
 
     /// Drops everything queued (destroy).

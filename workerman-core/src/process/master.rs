@@ -216,6 +216,7 @@ fn bind_all(launchers: Vec<Box<dyn WorkerLauncher>>) -> Result<Vec<MasterWorker>
     for l in launchers {
         let config = l.config();
         let parsed = parse_address(&config.address, l.scheme())?;
+        crate::server::check_tls_target(config, &parsed.target)?;
         let bind_err = |source| crate::Error::Bind {
             address: config.address.clone(),
             source,

@@ -19,7 +19,7 @@ pub(crate) struct Span {
 
 impl Span {
     /// The range of `part` within `base` (empty if it is not inside).
-    fn of(base: &[u8], part: &[u8]) -> Span {
+    pub(crate) fn of(base: &[u8], part: &[u8]) -> Span {
         let start = (part.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
         if start > base.len() || part.len() > base.len() - start {
             return Span::default();

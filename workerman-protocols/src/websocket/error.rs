@@ -50,6 +50,13 @@ pub enum WebSocketError {
     /// way, or the handshake was refused).
     #[error("the websocket connection is closed")]
     Closed,
+    /// Client builder: a header name that is not an HTTP token, or a
+    /// header value, origin or subprotocol with CR or LF.
+    #[error("invalid header in the websocket client request")]
+    InvalidHeader,
+    /// Client builder: not a `ws://host[:port][/path]` URL.
+    #[error("invalid ws:// URL")]
+    InvalidUrl,
     /// Reading from or writing to the socket failed.
     #[error(transparent)]
     Io(#[from] io::Error),
