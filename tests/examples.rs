@@ -242,3 +242,39 @@ fn spawn_retrying(cmd: &mut Command) -> std::process::Child {
     }
     panic!("the binary stayed busy");
 }
+
+#[test]
+fn udp_echo_as_processes() {
+    // Two worker processes share the master's UDP socket (fd passing).
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("wm-ex-{}-udp-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("udp_echo");
+    std::fs::copy(example_path("udp_echo"), &bin).unwrap();
+    let mut cmd = Command::new(&bin);
+    cmd.arg("start")
+        .env("WORKERMAN_ADDR", format!("udp://127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let child = spawn_retrying(&mut cmd);
+    let ex = Running {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        dir,
+    };
+    let c = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut buf = [0u8; 64];
+    loop {
+        c.send_to(b"datagram", ex.addr).unwrap();
+        if let Ok((n, _)) = c.recv_from(&mut buf) {
+            assert_eq!(&buf[..n], b"datagram");
+            break;
+        }
+        assert!(Instant::now() < deadline, "udp_echo never answered");
+    }
+    ex.stop();
+}

@@ -84,6 +84,8 @@ pub(crate) enum Target {
 #[derive(Debug, Clone)]
 pub(crate) struct ParsedAddress {
     pub(crate) target: Target,
+    /// The scheme was `udp://` (raw datagrams).
+    pub(crate) udp: bool,
 }
 
 /// Parses a worker or client address and checks that its scheme selects
@@ -112,8 +114,9 @@ pub(crate) fn parse_address(address: &str, expected: &'static str) -> Result<Par
             "the scheme must be letters and digits, starting with a letter",
         ));
     }
-    // `unix://` is the raw protocol over a Unix socket.
-    let protocol = if scheme == "unix" {
+    // `unix://` and `udp://` are the raw protocol over a Unix socket and
+    // over UDP.
+    let protocol = if scheme == "unix" || scheme == "udp" {
         "tcp"
     } else {
         scheme.as_str()
@@ -144,7 +147,10 @@ pub(crate) fn parse_address(address: &str, expected: &'static str) -> Result<Par
                 .ok_or_else(|| invalid("the host resolves to no address"))?,
         )
     };
-    Ok(ParsedAddress { target })
+    Ok(ParsedAddress {
+        target,
+        udp: scheme == "udp",
+    })
 }
 
 /// Parses an outgoing connection's URL: like [`parse_address`], and the

@@ -79,6 +79,12 @@ pub(crate) enum WriteHalf {
     Unix(unix::OwnedWriteHalf),
     /// Only the connection task writes (an async lock it alone takes).
     Tls(tokio::sync::Mutex<tokio::io::WriteHalf<TlsStream<TcpStream>>>),
+    /// A datagram socket: each write is one datagram, to `peer` (a UDP
+    /// worker answering a sender) or to the connected peer (`None`).
+    Udp {
+        socket: std::sync::Arc<tokio::net::UdpSocket>,
+        peer: Option<std::net::SocketAddr>,
+    },
 }
 
 impl WriteHalf {
@@ -88,7 +94,14 @@ impl WriteHalf {
             WriteHalf::Tcp(s) => s.writable().await,
             WriteHalf::Unix(s) => s.writable().await,
             WriteHalf::Tls(_) => Ok(()),
+            WriteHalf::Udp { socket, .. } => socket.writable().await,
         }
+    }
+
+    /// A datagram socket: nothing is ever queued (a datagram that cannot
+    /// go now is dropped, as UDP may).
+    pub(crate) fn is_datagram(&self) -> bool {
+        matches!(self, WriteHalf::Udp { .. })
     }
 
     pub(crate) fn is_tls(&self) -> bool {
@@ -101,6 +114,14 @@ impl WriteHalf {
             WriteHalf::Tcp(s) => s.try_write(buf),
             WriteHalf::Unix(s) => s.try_write(buf),
             WriteHalf::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
+            // Straight to the kernel: tokio's try_send waits for a
+            // readiness event a fresh socket has not had yet, and a UDP
+            // send on a non-blocking socket either goes or fails at once.
+            WriteHalf::Udp {
+                socket,
+                peer: Some(p),
+            } => SockRef::from(socket.as_ref()).send_to(buf, &(*p).into()),
+            WriteHalf::Udp { socket, peer: None } => SockRef::from(socket.as_ref()).send(buf),
         }
     }
 
@@ -108,7 +129,7 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(s) => s.try_write_vectored(bufs),
             WriteHalf::Unix(s) => s.try_write_vectored(bufs),
-            WriteHalf::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
+            WriteHalf::Tls(_) | WriteHalf::Udp { .. } => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
@@ -132,6 +153,7 @@ impl WriteHalf {
             WriteHalf::Tcp(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
             WriteHalf::Unix(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
             WriteHalf::Tls(w) => w.lock().await.shutdown().await,
+            WriteHalf::Udp { .. } => Ok(()),
         }
     }
 }

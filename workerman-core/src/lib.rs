@@ -86,6 +86,7 @@ mod service;
 mod stats;
 mod sync;
 mod tls;
+mod udp;
 mod worker;
 
 pub use addr::SocketAddress;
@@ -100,5 +101,6 @@ pub use server::{
 };
 pub use service::Service;
 pub use stats::{ConnectionStats, StatsSnapshot, WorkerStats};
+pub use udp::AsyncUdpConnection;
 pub use tls::{ClientTlsConfig, TlsConfig, TlsConfigError, Transport, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use worker::{Worker, DEFAULT_BACKLOG, DEFAULT_MAX_SEND_BUFFER_SIZE};

@@ -23,6 +23,7 @@ use crate::{Service, SocketAddress};
 pub(crate) enum StdListener {
     Tcp(std::net::TcpListener),
     Unix(std::os::unix::net::UnixListener),
+    Udp(std::net::UdpSocket),
 }
 
 impl StdListener {
@@ -32,6 +33,7 @@ impl StdListener {
             StdListener::Unix(l) => Ok(SocketAddress::Unix(
                 l.local_addr()?.as_pathname().map(Path::to_path_buf),
             )),
+            StdListener::Udp(l) => l.local_addr().map(SocketAddress::Inet),
         }
     }
 
@@ -41,6 +43,7 @@ impl StdListener {
         Ok(match self {
             StdListener::Tcp(l) => StdListener::Tcp(l.try_clone()?),
             StdListener::Unix(l) => StdListener::Unix(l.try_clone()?),
+            StdListener::Udp(l) => StdListener::Udp(l.try_clone()?),
         })
     }
 
@@ -49,6 +52,7 @@ impl StdListener {
         Ok(match self {
             StdListener::Tcp(l) => l.try_clone()?.into(),
             StdListener::Unix(l) => l.try_clone()?.into(),
+            StdListener::Udp(l) => l.try_clone()?.into(),
         })
     }
 
@@ -56,6 +60,7 @@ impl StdListener {
         match self {
             StdListener::Tcp(l) => l.set_nonblocking(true),
             StdListener::Unix(l) => l.set_nonblocking(true),
+            StdListener::Udp(l) => l.set_nonblocking(true),
         }
     }
 
@@ -64,6 +69,7 @@ impl StdListener {
         Ok(match self {
             StdListener::Tcp(l) => Listener::Tcp(TcpListener::from_std(l)?),
             StdListener::Unix(l) => Listener::Unix(UnixListener::from_std(l)?),
+            StdListener::Udp(l) => Listener::Udp(Arc::new(tokio::net::UdpSocket::from_std(l)?)),
         })
     }
 }
@@ -71,8 +77,27 @@ impl StdListener {
 /// Binds and listens on `target`. TCP listeners get SO_REUSEADDR, and
 /// SO_REUSEPORT when asked; a stale Unix socket file (nobody listening) is
 /// replaced.
-pub(crate) fn bind(target: &Target, reuse_port: bool, backlog: i32) -> io::Result<StdListener> {
+pub(crate) fn bind(
+    target: &Target,
+    reuse_port: bool,
+    backlog: i32,
+    udp: bool,
+) -> io::Result<StdListener> {
     match target {
+        Target::Inet(addr) if udp => {
+            let socket = Socket::new(Domain::for_address(*addr), Type::DGRAM, None)?;
+            socket.set_reuse_address(true)?;
+            if reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+            socket.bind(&(*addr).into())?;
+            socket.set_nonblocking(true)?;
+            Ok(StdListener::Udp(socket.into()))
+        }
+        Target::Unix(_) if udp => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "UDP needs an IP address, not a unix socket path",
+        )),
         Target::Inet(addr) => {
             let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, None)?;
             socket.set_reuse_address(true)?;
@@ -130,6 +155,7 @@ pub(crate) fn remove_socket_file(path: &PathBuf) {
 pub(crate) enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
+    Udp(Arc<tokio::net::UdpSocket>),
 }
 
 impl Listener {
@@ -149,6 +175,10 @@ impl Listener {
                     .unwrap_or(SocketAddress::Unix(None));
                 Ok((Io::Tcp(stream), SocketAddress::Inet(remote), local))
             }
+            Listener::Udp(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a UDP socket does not accept",
+            )),
             Listener::Unix(l) => {
                 let (stream, remote) = l.accept().await?;
                 let local = stream
@@ -190,6 +220,10 @@ pub(crate) async fn accept_loop<S: Service>(
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
+    if let Listener::Udp(socket) = listener {
+        crate::udp::serve_datagrams(socket, service, worker, config, token).await;
+        return;
+    }
     let mut backoff = MIN_BACKOFF;
     let mut failing = false;
     let tls = config.tls.as_ref().map(|t| {

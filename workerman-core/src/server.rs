@@ -260,7 +260,13 @@ pub(crate) fn launch<S: Service>(
         address: config.address.clone(),
         source,
     };
-    let first = bind(&parsed.target, config.reuse_port, config.backlog).map_err(bind_err)?;
+    let first = bind(
+        &parsed.target,
+        config.reuse_port,
+        config.backlog,
+        config.udp || parsed.udp,
+    )
+    .map_err(bind_err)?;
     let addr = first.local_addr().map_err(bind_err)?;
     let unix_path = match &parsed.target {
         Target::Unix(p) => Some(p.clone()),
@@ -271,7 +277,12 @@ pub(crate) fn launch<S: Service>(
     let mut listeners = vec![first];
     for _ in 1..config.count {
         let next = match (&addr, config.reuse_port) {
-            (SocketAddress::Inet(a), true) => bind(&Target::Inet(*a), true, config.backlog),
+            (SocketAddress::Inet(a), true) => bind(
+                &Target::Inet(*a),
+                true,
+                config.backlog,
+                config.udp || parsed.udp,
+            ),
             _ => listeners[0].try_clone(),
         };
         listeners.push(next.map_err(bind_err)?);

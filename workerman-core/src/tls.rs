@@ -31,6 +31,10 @@ pub enum Transport {
     Tcp,
     /// TLS over TCP with this server configuration.
     Tls(TlsConfig),
+    /// UDP: each datagram is decoded by the protocol (`text` over UDP gives
+    /// one message per line of the datagram), and `send` answers its
+    /// sender. `udp://` addresses use it by themselves.
+    Udp,
 }
 
 /// Why a TLS configuration could not be built.

@@ -30,6 +30,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) reloadable: bool,
     pub(crate) max_requests: Option<u64>,
     pub(crate) tls: Option<crate::TlsConfig>,
+    pub(crate) udp: bool,
 }
 
 /// A listening container: one address, speaking `S::Protocol`, served by
@@ -120,6 +121,7 @@ impl<S: Service> Worker<S> {
                 reloadable: true,
                 max_requests: None,
                 tls: None,
+                udp: false,
             },
             service,
         }
@@ -236,9 +238,10 @@ impl<S: Service> Worker<S> {
     /// ```
     #[must_use]
     pub fn transport(mut self, transport: crate::Transport) -> Self {
+        self.config.udp = matches!(transport, crate::Transport::Udp);
         self.config.tls = match transport {
-            crate::Transport::Tcp => None,
             crate::Transport::Tls(t) => Some(t),
+            _ => None,
         };
         self
     }

@@ -653,6 +653,21 @@ async fn linger(io: &mut ReadHalf) {
     let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
+/// A fresh process-wide connection id.
+pub(crate) fn next_connection_id() -> u64 {
+    NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs a callback outside a connection task (datagrams), catching and
+/// counting a panic.
+pub(crate) async fn run_callback<F: Future<Output = ()>>(
+    fut: F,
+    callback: &'static str,
+    stats: &WorkerStats,
+) {
+    guard(fut, callback, Some(stats)).await;
+}
+
 /// Runs a worker-level callback (`on_worker_start`, `on_worker_stop`),
 /// catching and counting a panic: the worker goes on.
 pub(crate) async fn run_worker_callback<F: Future<Output = ()>>(

@@ -13,7 +13,8 @@ use tokio_util::codec::Encoder;
 use workerman_protocols::Protocol;
 
 pub(crate) use driver::{
-    drive, drive_client, run_worker_callback, ClientSetup, ConnectionSetup, Connector,
+    drive, drive_client, next_connection_id, run_callback, run_worker_callback, ClientSetup,
+    ConnectionSetup, Connector,
 };
 pub use shared::SendStatus;
 use shared::{lock, Refused, SendFailure, Shared, State};
@@ -60,6 +61,60 @@ impl<P: Protocol> fmt::Debug for Connection<P> {
 impl<P: Protocol> Connection<P> {
     pub(crate) fn from_shared(shared: Arc<Shared<P>>) -> Self {
         Connection { shared }
+    }
+
+    /// A "connection" for datagrams on `io` (a UDP socket): sends go out
+    /// at once as datagrams, nothing is queued, there is no task.
+    pub(crate) fn datagram(
+        id: u64,
+        io: &Arc<crate::io::WriteHalf>,
+        remote: SocketAddress,
+        local: SocketAddress,
+        codec: P::Codec,
+        worker: Option<Arc<crate::context::WorkerShared<P>>>,
+    ) -> Self {
+        Connection {
+            shared: Arc::new(Shared::new(
+                id,
+                Some(io),
+                remote,
+                local,
+                codec,
+                usize::MAX,
+                worker,
+            )),
+        }
+    }
+
+    /// Resolves once the connection is closing or closed.
+    pub(crate) async fn until_closed(&self) {
+        loop {
+            let woken = self.shared.room.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if !self.shared.is_open() {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    /// Decodes every package in `buf` with this connection's codec, then
+    /// drops what is left (a datagram's incomplete tail).
+    pub(crate) fn decode_all(&self, buf: &mut bytes::BytesMut) -> Vec<P::Inbound> {
+        let mut out = Vec::new();
+        let mut inner = lock(&self.shared.inner);
+        loop {
+            match tokio_util::codec::Decoder::decode(&mut inner.codec, buf) {
+                Ok(Some(m)) => out.push(m),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "bad datagram package; dropping the rest");
+                    break;
+                }
+            }
+        }
+        out
     }
 
     /// The connection id: unique within the process, counting from 1,

@@ -109,6 +109,11 @@ pub(crate) struct Shared<P: Protocol> {
     pub(crate) extensions: Mutex<Option<Box<Extensions>>>,
     pub(crate) pipe: Mutex<Option<Arc<super::pipe::PipeTarget<P>>>>,
     pub(crate) piped: AtomicBool,
+    /// A datagram "connection" keeps its socket itself (there is no task
+    /// owning it), so a handle kept after `on_message` can still answer.
+    /// Held, never read.
+    #[allow(dead_code)]
+    pub(crate) datagram_io: Option<Arc<WriteHalf>>,
     /// Half-close support for pipes: the peer has sent FIN (`read_eof`);
     /// a FIN was asked for once the queue is flushed (`end_requested`); it
     /// was sent (`write_shut`). A connection with both directions finished
@@ -187,6 +192,7 @@ impl<P: Protocol> Shared<P> {
             extensions: Mutex::new(None),
             pipe: Mutex::new(None),
             piped: AtomicBool::new(false),
+            datagram_io: io.filter(|w| w.is_datagram()).cloned(),
             read_eof: AtomicBool::new(false),
             end_requested: AtomicBool::new(false),
             write_shut: AtomicBool::new(false),
@@ -408,7 +414,19 @@ impl<P: Protocol> Shared<P> {
                     self.add_written(n);
                     data.advance(n);
                 }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && io.is_datagram() => {
+                    // No queue for datagrams: this one is dropped.
+                    self.add_send_fail();
+                    return Err(SendFailure::Refused(Refused::Full));
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if io.is_datagram() => {
+                    // A datagram error (e.g. ICMP unreachable) does not
+                    // close anything.
+                    tracing::debug!(error = %e, "datagram not sent");
+                    self.add_send_fail();
+                    return Err(SendFailure::Refused(Refused::Closed));
+                }
                 Err(e) => {
                     self.add_send_fail();
                     self.push_event(&mut inner, Event::SendClosed(e));

@@ -221,14 +221,27 @@ fn bind_all(launchers: Vec<Box<dyn WorkerLauncher>>) -> Result<Vec<MasterWorker>
             address: config.address.clone(),
             source,
         };
-        let first = bind(&parsed.target, config.reuse_port, config.backlog).map_err(bind_err)?;
+        let first = bind(
+            &parsed.target,
+            config.reuse_port,
+            config.backlog,
+            config.udp || parsed.udp,
+        )
+        .map_err(bind_err)?;
         let addr = first.local_addr().map_err(bind_err)?;
         let mut listeners = vec![first];
         if config.reuse_port {
             if let SocketAddress::Inet(a) = &addr {
                 for _ in 1..config.count {
-                    listeners
-                        .push(bind(&Target::Inet(*a), true, config.backlog).map_err(bind_err)?);
+                    listeners.push(
+                        bind(
+                            &Target::Inet(*a),
+                            true,
+                            config.backlog,
+                            config.udp || parsed.udp,
+                        )
+                        .map_err(bind_err)?,
+                    );
                 }
             }
         }

@@ -316,11 +316,12 @@ fn worker_setup(server: Server) -> io::Result<ExitCode> {
         })?;
     let mut fds = listenfd::ListenFd::from_env();
     let config = launcher.config();
-    let target = parse_address(&config.address, launcher.scheme())
-        .map_err(io::Error::other)?
-        .target;
+    let parsed = parse_address(&config.address, launcher.scheme()).map_err(io::Error::other)?;
     let missing = || io::Error::other("the listening socket was not passed");
-    let listener = match target {
+    let listener = match parsed.target {
+        Target::Inet(_) if parsed.udp || config.udp => {
+            StdListener::Udp(fds.take_udp_socket(0)?.ok_or_else(missing)?)
+        }
         Target::Inet(_) => StdListener::Tcp(fds.take_tcp_listener(0)?.ok_or_else(missing)?),
         Target::Unix(_) => StdListener::Unix(fds.take_unix_listener(0)?.ok_or_else(missing)?),
     };
