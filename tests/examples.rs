@@ -278,3 +278,24 @@ fn udp_echo_as_processes() {
     }
     ex.stop();
 }
+
+#[tokio::test]
+async fn timers() {
+    let ex = Running::start("timers", "text", &[]);
+    let mut c = LineClient::connect(ex.addr).await;
+    // The worker's repeating timer pushes the time every second.
+    let first = c.line().await;
+    assert!(first.starts_with("time "), "{first}");
+    // The first line cancels the one-shot "auth timeout".
+    c.send(b"me\n").await;
+    loop {
+        let l = c.line().await;
+        if l.starts_with("time ") {
+            continue;
+        }
+        assert_eq!(l, "welcome\n");
+        break;
+    }
+    drop(c);
+    ex.stop();
+}
