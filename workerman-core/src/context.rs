@@ -203,4 +203,30 @@ impl<P: Protocol> WorkerContext<P> {
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
     }
+
+    /// Starts another worker inside this instance (Workerman's `listen()`
+    /// for a Worker created in `onWorkerStart`): it binds `worker`'s address
+    /// now and serves it on this instance's event loop, so both workers'
+    /// services share this process's memory (the classic use: a websocket
+    /// worker with an internal `text://` port that other programs push to).
+    /// It stops with this instance. Call it from `on_worker_start`.
+    ///
+    /// With `count > 1` each instance binds the address: give the inner
+    /// worker `reuse_port(true)`, or the second instance fails with
+    /// "address in use" (as in Workerman). Unlike Workerman, the inner
+    /// worker's `on_worker_start` and `on_worker_stop` do run.
+    ///
+    /// # Errors
+    ///
+    /// A bad address or scheme, or a bind failure.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (it spawns on the current one).
+    pub fn listen<S: crate::Service>(
+        &self,
+        worker: crate::Worker<S>,
+    ) -> Result<SocketAddress, crate::Error> {
+        crate::server::listen_inner(worker, self.shared.id, &self.shared.shutdown)
+    }
 }

@@ -458,3 +458,51 @@ pub(crate) fn check_tls_target(
     }
     Ok(())
 }
+
+/// Binds `worker` and serves it on the current runtime as instance `id`,
+/// stopping when `parent` is cancelled (`WorkerContext::listen`).
+pub(crate) fn listen_inner<S: Service>(
+    worker: Worker<S>,
+    id: usize,
+    parent: &CancellationToken,
+) -> Result<SocketAddress, Error> {
+    let config = Arc::new(worker.config);
+    let parsed = parse_address(&config.address, <S::Protocol as Protocol>::SCHEME)?;
+    check_tls_target(&config, &parsed.target)?;
+    let bind_err = |source| Error::Bind {
+        address: config.address.clone(),
+        source,
+    };
+    let listener = bind(
+        &parsed.target,
+        config.reuse_port,
+        config.backlog,
+        config.udp || parsed.udp,
+    )
+    .map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    let shared = Arc::new(WorkerShared::<S::Protocol>::new(
+        id,
+        config.count,
+        Arc::from(config.name.as_str()),
+        Some(addr.clone()),
+        Arc::new(WorkerStats::default()),
+        parent.child_token(),
+    ));
+    let instance = InstanceRun {
+        listener,
+        service: worker.service,
+        worker: shared,
+        config,
+        stop_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+    };
+    tokio::spawn(instance.serve(
+        |r| {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "inner worker cannot listen");
+            }
+        },
+        || {},
+    ));
+    Ok(addr)
+}
