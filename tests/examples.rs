@@ -299,3 +299,35 @@ async fn timers() {
     drop(c);
     ex.stop();
 }
+
+#[tokio::test]
+async fn hex_protocol() {
+    let ex = Running::start("hex_protocol", "tcp", &[]);
+    let mut c = LineClient::connect(ex.addr).await;
+    c.send(&[0x01, 0x02, 0xff]).await;
+    let mut reply = [0u8; 6];
+    tokio::time::timeout(WAIT, c.reader.read_exact(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, [0xaa, 0x03, 0x01, 0x02, 0xff, 0x01 ^ 0x02 ^ 0xff]);
+    drop(c);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn flash_policy() {
+    let ex = Running::start("flash_policy", "tcp", &[]);
+    let mut c = LineClient::connect(ex.addr).await;
+    c.send(b"<policy-file-request/>\0").await;
+    let doc = c.read_to_end().await;
+    assert_eq!(doc.last(), Some(&0u8));
+    let text = String::from_utf8(doc[..doc.len() - 1].to_vec()).unwrap();
+    assert!(text.contains("<cross-domain-policy>"), "{text}");
+    assert!(text.contains("to-ports=\"*\""));
+    // Anything else is closed without an answer.
+    let mut other = LineClient::connect(ex.addr).await;
+    other.send(b"GET / HTTP/1.0\r\n\r\n").await;
+    assert!(other.read_to_end().await.is_empty());
+    ex.stop();
+}
