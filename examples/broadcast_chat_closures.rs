@@ -6,7 +6,8 @@
 //! included, prefixed with the sender's connection id (`[3] hello`); joins
 //! and leaves are announced (`[3] joined`, `[3] left`).
 //!
-//! Run: `cargo run --release --example broadcast_chat_closures`
+//! Run: `cargo run --release --example broadcast_chat_closures -- start` (add `-d` to
+//! daemonize; then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try: two clients; the second one's line reaches both:
 //!
 //! ```text
@@ -16,9 +17,9 @@
 //! Listens on `text://127.0.0.1:5683`; set `WORKERMAN_ADDR` to change it
 //! (for example `WORKERMAN_ADDR=text://0.0.0.0:7000`).
 //!
-//! The room is this process's own list of members, so unlike
-//! `WorkerContext::broadcast` it would reach the clients of every instance
-//! of a `count > 1` worker running in this process; this example runs one.
+//! The room is the worker process's own list of members: with `count > 1`
+//! each worker process would have its own room, as in Workerman, so this
+//! example runs one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -64,7 +65,7 @@ impl Room {
     }
 }
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -88,5 +89,5 @@ fn main() -> Result<(), workerman::Error> {
             room.say(conn.id(), b"left");
         })
         .name("broadcast_chat_closures")
-        .run()
+        .run_all()
 }

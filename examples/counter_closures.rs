@@ -8,18 +8,21 @@
 //! must own what it uses, `on_message` clones the `Arc` again for each
 //! future, while `on_connect` reads the count before its `async` block.
 //!
-//! Run: `cargo run --release --example counter_closures`
+//! Run: `cargo run --release --example counter_closures -- start` (add `-d` to
+//! daemonize; then `status`, `connections`, `reload`, `stop` with the same command).
 //! Try: `python3 -c "import socket; s=socket.create_connection(('127.0.0.1',5684)); print(s.recv(64)); s.sendall(b'hi\n'); print(s.recv(64))"`
 //!
 //! Listens on `text://127.0.0.1:5684`; set `WORKERMAN_ADDR` to change it.
-//! With `count > 1`, every instance in this process shares the counter.
+//!
+//! The counter lives in the worker process: with `count > 1` each worker
+//! process would count its own lines, so this example runs one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use workerman::prelude::*;
 
-fn main() -> Result<(), workerman::Error> {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -48,6 +51,5 @@ fn main() -> Result<(), workerman::Error> {
             }
         })
         .name("counter_closures")
-        .count(2)
-        .run()
+        .run_all()
 }

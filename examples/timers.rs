@@ -24,7 +24,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use workerman::prelude::*;
 
-
 /// How long a new client has to send its first line.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -23,14 +23,36 @@
 //! }
 //! ```
 //!
+//! Or, without a trait, with async closures ([`FnService`]):
+//!
+//! ```no_run
+//! use workerman::prelude::*;
+//!
+//! fn main() {
+//!     Worker::handlers::<Text>("text://127.0.0.1:5678")
+//!         .on_message(|conn, msg| async move {
+//!             let _ = conn.send(msg);
+//!         })
+//!         .run_all()
+//! }
+//! ```
+//!
 //! This crate re-exports the parts, so one dependency is enough:
 //!
 //! * [`workerman_core`]: [`Service`], [`Worker`], [`Server`],
 //!   [`Connection`], [`AsyncTcpConnection`], errors and counters;
 //! * [`protocols`] ([`workerman_protocols`]): the [`Protocol`] trait and the
-//!   `text`, `frame` and raw `tcp` codecs;
+//!   `text`, `frame` and raw `tcp` codecs, and [`websocket`] (the
+//!   `websocket://` server and `ws://` client);
+//! * [`http`] ([`workerman_http`]): the `http://` protocol ([`Http`],
+//!   `Request`, `Response`) with files, static folders, streams, sessions
+//!   and client addresses behind proxies;
 //! * [`Timer`] ([`workerman_timer`]): repeating and one-shot timers that
 //!   belong to the worker they were created in;
+//! * components: [`channel`] (publish/subscribe between processes and
+//!   machines), [`global_data`] (variables shared by processes, with
+//!   atomic `add`/`cas`/`increment`), [`file_monitor`] ([`FileMonitor`]:
+//!   reload when the binary or a config file changes);
 //! * [`prelude`]: what a program usually needs, in one `use`.
 //!
 //! See the crate docs of `workerman-core` for the runtime model and the
@@ -39,12 +61,23 @@
 
 pub use workerman_cli::{run_all, RunAll};
 pub use workerman_core::*;
+pub use workerman_http as http;
 pub use workerman_protocols as protocols;
+pub use workerman_protocols::Http;
+pub use workerman_protocols::{
+    websocket, CloseCode, CloseFrame, Message, WebSocket, WebSocketCodec, WebSocketConfig,
+    WebSocketError, WsClient, WsClientBuilder, WsClientCodec,
+};
 pub use workerman_protocols::{
     Frame, FrameCodec, FrameCodecError, Payload, Protocol, Tcp, TcpCodec, Text, TextCodec,
     TextCodecError, DEFAULT_MAX_PACKAGE_SIZE,
 };
 pub use workerman_timer::{Timer, TimerError, TimerId};
+
+pub use workerman_channel as channel;
+pub use workerman_filemonitor as file_monitor;
+pub use workerman_filemonitor::FileMonitor;
+pub use workerman_globaldata as global_data;
 
 /// The usual imports: `use workerman::prelude::*;`.
 pub mod prelude {
@@ -53,6 +86,8 @@ pub mod prelude {
         async_trait, AsyncTcpConnection, Connection, ConnectionError, FnService, SendError,
         SendStatus, Server, ServerHandle, Service, State, Worker, WorkerContext,
     };
+    pub use workerman_protocols::Http;
     pub use workerman_protocols::{Frame, Payload, Protocol, Tcp, Text};
+    pub use workerman_protocols::{Message, WebSocket, WsClient};
     pub use workerman_timer::{Timer, TimerId};
 }

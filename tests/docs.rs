@@ -24,7 +24,7 @@ fn sh_blocks(text: &str) -> Vec<String> {
     let mut current: Option<String> = None;
     for line in text.lines() {
         match (&mut current, line.trim_start()) {
-            (None, l) if l == "```sh" => current = Some(String::new()),
+            (None, "```sh") => current = Some(String::new()),
             (Some(b), "```") => {
                 blocks.push(std::mem::take(b));
                 current = None;

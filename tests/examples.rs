@@ -331,3 +331,225 @@ async fn flash_policy() {
     assert!(other.read_to_end().await.is_empty());
     ex.stop();
 }
+
+#[tokio::test]
+async fn websocket_echo_and_ws_client() {
+    let echo = Running::start("websocket_echo", "websocket", &[]);
+    // A browser-like handshake, then a masked text frame echoed back.
+    let mut c = LineClient::connect(echo.addr).await;
+    c.send(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(c.reader.read_u8().await.unwrap());
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    c.send(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]).await;
+    let mut frame = [0u8; 4];
+    tokio::time::timeout(WAIT, c.reader.read_exact(&mut frame))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&frame, b"\x81\x02hi");
+    drop(c);
+
+    // The client example: its greeting and a typed line come back.
+    let client = Running::start(
+        "ws_client",
+        "text",
+        &[("WS_URL", format!("ws://{}/", echo.addr))],
+    );
+    let mut console = LineClient::connect(client.addr).await;
+    // The greeting's reply may reach the console before or after it
+    // connected; the typed line's reply always follows.
+    console.send(b"typed line\n").await;
+    loop {
+        let line = console.line().await;
+        if line == "reply: typed line\n" {
+            break;
+        }
+        assert_eq!(line, "reply: hello from ws_client\n");
+    }
+    drop(console);
+    client.stop();
+    echo.stop();
+}
+
+/// Sends one request (which should say `Connection: close`) and returns the
+/// whole answer.
+async fn http_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut c = LineClient::connect(addr).await;
+    c.send(request).await;
+    String::from_utf8_lossy(&c.read_to_end().await).into_owned()
+}
+
+#[tokio::test]
+async fn http_hello() {
+    let ex = Running::start("http_hello", "http", &[]);
+    let got = http_exchange(
+        ex.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    assert!(got.contains("Content-Type: text/plain\r\n"));
+    assert!(got.ends_with("\r\n\r\nHello World"));
+    ex.stop();
+}
+
+#[tokio::test]
+async fn http_static_serves_its_folder_only() {
+    let ex = Running::start("http_static", "http", &[]);
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let got = http_exchange(ex.addr, get("/").as_bytes()).await;
+    assert!(
+        got.starts_with("HTTP/1.1 200 OK\r\n") && got.contains("It works"),
+        "{got}"
+    );
+    let got = http_exchange(ex.addr, get("/hello.txt").as_bytes()).await;
+    assert!(got.ends_with("Hello from a static file.\n"), "{got}");
+    for escape in [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/docs/..%2f..%2fCargo.toml",
+        "/..%5cCargo.toml",
+    ] {
+        let got = http_exchange(ex.addr, get(escape).as_bytes()).await;
+        assert!(got.starts_with("HTTP/1.1 404 "), "{escape}: {got}");
+        assert!(!got.contains("[workspace]"), "{escape}");
+    }
+    ex.stop();
+}
+
+#[tokio::test]
+async fn http_forms_echoes_and_counts() {
+    let ex = Running::start("http_forms", "http", &[]);
+    let body = "--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n<b>Ann</b>\r\n\
+                --B\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.txt\"\r\n\
+                Content-Type: text/plain\r\n\r\nhello file\r\n--B--\r\n";
+    let request = format!(
+        "POST /submit HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let got = http_exchange(ex.addr, request.as_bytes()).await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    assert!(
+        got.contains("&lt;b&gt;Ann&lt;/b&gt;"),
+        "the echo is escaped: {got}"
+    );
+    assert!(got.contains("a.txt (text/plain, 10 bytes)"));
+    assert!(got.contains("visit number 1"));
+    let cookie = got
+        .lines()
+        .find_map(|l| l.strip_prefix("Set-Cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let again =
+        format!("GET / HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+    let got = http_exchange(ex.addr, again.as_bytes()).await;
+    assert!(got.contains("visit number 2"), "{got}");
+    ex.stop();
+}
+
+#[tokio::test]
+async fn http_sse_streams_ticks() {
+    let ex = Running::start("http_sse", "http", &[]);
+    let page = http_exchange(
+        ex.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(page.contains("new EventSource('/events')"), "{page}");
+    let mut c = LineClient::connect(ex.addr).await;
+    c.send(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .await;
+    assert_eq!(c.line().await, "HTTP/1.1 200 OK\r\n");
+    let mut saw_type = false;
+    loop {
+        let line = c.line().await;
+        saw_type |= line == "Content-Type: text/event-stream\r\n";
+        if line == "event: tick\n" {
+            break;
+        }
+    }
+    assert!(saw_type);
+    assert_eq!(c.line().await, "id: 1\n");
+    assert!(c.line().await.starts_with("data: unix time "));
+    drop(c);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn websocket_chat_page_and_broadcast() {
+    let ex = Running::start("websocket_chat", "websocket", &[]);
+    // The page, from the same port.
+    let mut page = LineClient::connect(ex.addr).await;
+    page.send(b"GET /?name=x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await;
+    let html = String::from_utf8(page.read_to_end().await).unwrap();
+    assert!(html.starts_with("HTTP/1.1 200 OK\r\n"), "{html}");
+    assert!(html.contains("new WebSocket("));
+
+    // Two members: the second's message reaches both.
+    async fn join(addr: SocketAddr, name: &str) -> LineClient {
+        let mut c = LineClient::connect(addr).await;
+        c.send(
+            format!(
+                "GET /ws?name={name} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+                 Upgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(c.reader.read_u8().await.unwrap());
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101 "));
+        c
+    }
+    async fn text(c: &mut LineClient) -> String {
+        let mut h = [0u8; 2];
+        tokio::time::timeout(WAIT, c.reader.read_exact(&mut h))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(h[0], 0x81, "an uncompressed text frame");
+        let mut body = vec![0u8; usize::from(h[1])];
+        c.reader.read_exact(&mut body).await.unwrap();
+        String::from_utf8(body).unwrap()
+    }
+    let mut ann = join(ex.addr, "ann").await;
+    assert_eq!(text(&mut ann).await, "* ann joined");
+    let mut bob = join(ex.addr, "bob").await;
+    assert_eq!(text(&mut ann).await, "* bob joined");
+    assert_eq!(text(&mut bob).await, "* bob joined");
+    let key = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | 2];
+    frame.extend_from_slice(&key);
+    frame.extend(b"hi".iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    bob.send(&frame).await;
+    assert_eq!(text(&mut ann).await, "bob: hi");
+    assert_eq!(text(&mut bob).await, "bob: hi");
+    drop(bob);
+    assert_eq!(text(&mut ann).await, "* bob left");
+    // A page from another origin may not join.
+    let mut evil = LineClient::connect(ex.addr).await;
+    evil.send(
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n\
+          Upgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await;
+    assert!(evil.read_to_end().await.starts_with(b"HTTP/1.1 403 "));
+    drop(ann);
+    ex.stop();
+}

@@ -142,7 +142,7 @@ impl<S: Service> AsyncTcpConnection<S> {
     /// connection is up are queued and written once it is. Then, as for an
     /// accepted connection: `on_connect`, `on_message` per package,
     /// `on_close`. A failed attempt (refused, unreachable, timed out) calls
-    /// `on_error` with [`ConnectionError::ConnectFailed`] (code 1), then
+    /// `on_error` with [`ConnectionError::ConnectFailed`](crate::ConnectionError::ConnectFailed) (code 1), then
     /// `on_close`, where [`Connection::reconnect`] tries again.
     ///
     /// # Panics

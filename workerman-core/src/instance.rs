@@ -115,7 +115,7 @@ impl<S: Service> InstanceRun<S> {
         let timers = workerman_timer::Timer::del_all();
         tracing::debug!(timers, "timers deleted");
         for conn in ctx.connections() {
-            conn.close(None);
+            conn.close_for_shutdown();
         }
         tracker.close();
         let forced = match tokio::time::timeout(self.stop_timeout, tracker.wait()).await {

@@ -101,6 +101,6 @@ pub use server::{
 };
 pub use service::Service;
 pub use stats::{ConnectionStats, StatsSnapshot, WorkerStats};
-pub use udp::AsyncUdpConnection;
 pub use tls::{ClientTlsConfig, TlsConfig, TlsConfigError, Transport, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use udp::AsyncUdpConnection;
 pub use worker::{Worker, DEFAULT_BACKLOG, DEFAULT_MAX_SEND_BUFFER_SIZE};

@@ -14,6 +14,7 @@
 //! | `tcp://`, `unix://` | [`Tcp`] | whatever one read returned       | [`Payload`] |
 //! | `websocket://` | [`WebSocket`] | one WebSocket message (RFC 6455) | [`Message`] |
 //! | `ws://` (client) | [`WsClient`] | one WebSocket message         | [`Message`] |
+//! | `http://` | [`Http`] | one HTTP/1.1 request (head + body)        | [`http::Request`] |
 //!
 //! A user-defined protocol implements [`Protocol`] the same way and is used
 //! exactly like these (see the trait docs for a JSON-lines example).
@@ -37,17 +38,20 @@
 //! * `payload`: [`Payload`], the bytes of one package.
 //! * [`text`], [`frame`], [`tcp`]: the built-in codecs.
 //! * [`websocket`]: the WebSocket server and client.
+//! * [`http`]: the HTTP/1.1 server protocol (requests, responses, streams).
 #![doc(test(attr(deny(warnings))))]
 
 mod payload;
 mod protocol;
 
 pub mod frame;
+pub mod http;
 pub mod tcp;
 pub mod text;
 pub mod websocket;
 
 pub use frame::{Frame, FrameCodec, FrameCodecError, FRAME_HEADER_LEN};
+pub use http::{Http, HttpCodec, HttpCodecError};
 pub use payload::Payload;
 pub use protocol::{ClientTarget, Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 pub use tcp::{Tcp, TcpCodec};

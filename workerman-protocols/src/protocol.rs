@@ -182,6 +182,17 @@ pub trait Protocol: Send + Sync + 'static {
         let _ = codec;
         None
     }
+
+    /// What to tell the peer when this side closes the connection
+    /// gracefully (`Connection::close`, or its worker stopping: then
+    /// `shutdown` is true), after any last message and before the FIN: a
+    /// WebSocket close frame (1000, or 1001 "going away" on shutdown).
+    /// Appended to `dst` and written regardless of the send buffer limit.
+    /// A protocol that already said goodbye writes nothing. The default
+    /// writes nothing.
+    fn close_output(codec: &mut Self::Codec, dst: &mut BytesMut, shutdown: bool) {
+        let _ = (codec, dst, shutdown);
+    }
 }
 
 /// Where an outgoing connection goes, from its URL

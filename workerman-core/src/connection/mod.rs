@@ -192,11 +192,22 @@ impl<P: Protocol> Connection<P> {
             .map_err(map_failure)
     }
 
-    /// Closes the connection gracefully: sends `last` first if given, stops
-    /// reading, writes everything queued, then closes the socket and runs
-    /// `on_close`. Does nothing if the connection is already closing or
-    /// closed.
+    /// Closes the connection gracefully: sends `last` first if given, then
+    /// the protocol's goodbye if it has one (a WebSocket close frame 1000,
+    /// see `Protocol::close_output`), stops reading, writes everything
+    /// queued, then closes the socket and runs `on_close`. Does nothing if
+    /// the connection is already closing or closed.
     pub fn close(&self, last: Option<P::Outbound>) {
+        self.close_with(last, false);
+    }
+
+    /// Closes gracefully because the worker is stopping: the protocol's
+    /// goodbye says so (a WebSocket close frame 1001).
+    pub(crate) fn close_for_shutdown(&self) {
+        self.close_with(None, true);
+    }
+
+    fn close_with(&self, last: Option<P::Outbound>, shutdown: bool) {
         match self.shared.state() {
             State::Established => {}
             // Workerman: an outgoing connection still connecting is
@@ -209,6 +220,7 @@ impl<P: Protocol> Connection<P> {
                 tracing::debug!(conn_id = self.id(), error = %e, "last message not sent on close");
             }
         }
+        self.shared.write_close_output(shutdown);
         self.shared.advance_state(State::Closing);
     }
 

@@ -350,6 +350,19 @@ impl<P: Protocol> Shared<P> {
         close
     }
 
+    /// Writes the protocol's goodbye (`Protocol::close_output`) when this
+    /// side closes gracefully, ahead of the FIN and regardless of the send
+    /// buffer limit.
+    pub(crate) fn write_close_output(&self, shutdown: bool) {
+        let mut inner = lock(&self.inner);
+        let Inner { codec, scratch, .. } = &mut *inner;
+        P::close_output(codec, scratch, shutdown);
+        if !inner.scratch.is_empty() && self.state() != State::Closed {
+            // A failure is reported through the events like any write's.
+            let _ = self.write_or_queue(inner, false);
+        }
+    }
+
     /// Decodes one package from `buf`, then writes what the protocol wants
     /// written. Returns the result and whether the protocol wants the
     /// connection closed.

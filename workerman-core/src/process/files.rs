@@ -83,7 +83,8 @@ impl ProcessFiles {
         Some(pid)
     }
 
-    /// Appends `Workerman[<program>] <message>` style lines: see [`log`].
+    /// Appends a timestamped line `YYYY-MM-DD HH:MM:SS pid:<pid> <message>`
+    /// to the log file, and prints the message when `echo`.
     pub fn log(&self, message: &str, echo: bool) {
         log_line(&self.log_file, message, echo);
     }

@@ -142,7 +142,9 @@ impl ChunkedDecoder {
 /// `1*HEXDIG [ BWS ";" ext ] CR`, the LF already removed.
 fn parse_size_line(line: &[u8]) -> Result<u64, HttpCodecError> {
     let Some(line) = line.strip_suffix(b"\r") else {
-        return Err(HttpCodecError::MalformedChunk("chunk-size line not ended by CRLF"));
+        return Err(HttpCodecError::MalformedChunk(
+            "chunk-size line not ended by CRLF",
+        ));
     };
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
@@ -166,7 +168,9 @@ fn parse_size_line(line: &[u8]) -> Result<u64, HttpCodecError> {
         return Err(HttpCodecError::MalformedChunk("invalid chunk size"));
     }
     if ext.iter().any(|&b| b == b'\r' || b == 0 || b == b'\n') {
-        return Err(HttpCodecError::MalformedChunk("control byte in chunk extension"));
+        return Err(HttpCodecError::MalformedChunk(
+            "control byte in chunk extension",
+        ));
     }
     Ok(size)
 }

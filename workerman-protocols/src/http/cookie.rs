@@ -167,7 +167,11 @@ impl fmt::Display for Cookie {
             .chars()
             .filter(|&c| c.is_ascii() && super::response::is_tchar(c as u8))
             .collect();
-        write!(f, "{name}={}", utf8_percent_encode(&self.value, COOKIE_VALUE))?;
+        write!(
+            f,
+            "{name}={}",
+            utf8_percent_encode(&self.value, COOKIE_VALUE)
+        )?;
         if let Some(at) = self.expires {
             write!(f, "; Expires={}", httpdate::fmt_http_date(at))?;
         }

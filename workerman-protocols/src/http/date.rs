@@ -17,9 +17,7 @@ thread_local! {
 /// Appends the current time as an HTTP date.
 pub(crate) fn put_date(dst: &mut BytesMut) {
     let now = SystemTime::now();
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     CACHED.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs {

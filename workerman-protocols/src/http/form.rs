@@ -71,7 +71,10 @@ impl Params {
                 continue;
             }
             let (name, value) = match memchr::memchr(b'=', part) {
-                Some(i) => (super::parse::trim(&part[..i]), super::parse::trim(&part[i + 1..])),
+                Some(i) => (
+                    super::parse::trim(&part[..i]),
+                    super::parse::trim(&part[i + 1..]),
+                ),
                 None => (part, &b""[..]),
             };
             if name.is_empty() {

@@ -411,7 +411,14 @@ mod tests {
     fn content_lengths() {
         assert_eq!(parse_content_length(b"0").unwrap(), 0);
         assert_eq!(parse_content_length(b"123").unwrap(), 123);
-        for bad in [&b""[..], b"+1", b"-1", b"1 2", b"0x10", b"99999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"-1",
+            b"1 2",
+            b"0x10",
+            b"99999999999999999999",
+        ] {
             assert!(parse_content_length(bad).is_err());
         }
     }
@@ -419,7 +426,9 @@ mod tests {
     #[test]
     fn other_versions() {
         assert!(looks_like_other_version(b"GET / HTTP/2.0\r\n"));
-        assert!(looks_like_other_version(b"\r\nGET / HTTP/1.2\r\nHost: a\r\n"));
+        assert!(looks_like_other_version(
+            b"\r\nGET / HTTP/1.2\r\nHost: a\r\n"
+        ));
         assert!(!looks_like_other_version(b"GET / FOO\r\n"));
         assert!(!looks_like_other_version(b"GET / HTTP/11\r\n"));
     }

@@ -200,9 +200,7 @@ impl Request {
             version: parsed.version,
             headers: parsed.headers,
             body,
-            trailers: trailers
-                .filter(|t| !t.fields.is_empty())
-                .map(Box::new),
+            trailers: trailers.filter(|t| !t.fields.is_empty()).map(Box::new),
             keep_alive: parsed.keep_alive,
             limits,
             query: OnceLock::new(),
@@ -342,9 +340,11 @@ impl Request {
 
     /// The form fields of the body (Workerman's `post()` without a name):
     /// from a `multipart/form-data` body (its files are in
-    /// [`files`](Request::files)), or from a urlencoded one. A JSON body
-    /// gives no fields here (Workerman decodes it into an array): read
-    /// [`body`](Request::body) with a JSON library.
+    /// [`files`](Request::files)), or from an
+    /// `application/x-www-form-urlencoded` one (or one without a
+    /// `Content-Type`). Other bodies give no fields: Workerman decodes JSON
+    /// into an array and parses anything else as a query string; here, read
+    /// [`body`](Request::body) (with a JSON library for JSON).
     pub fn form(&self) -> &Params {
         &self.parsed_form().fields
     }
@@ -385,7 +385,10 @@ impl Request {
     /// Cookie `name`. When a name comes twice, the first wins (browsers
     /// send the most specific cookie first).
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies().get_all(name).next()
+        self.cookies()
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
     }
 
     /// The body as received (de-chunked if it came chunked; Workerman's
@@ -435,8 +438,12 @@ impl Request {
                 return Form { fields, files };
             }
             let media = super::parse::trim(ct.split(|&b| b == b';').next().unwrap_or(b""));
-            let is_json = memchr::memmem::find(&media.to_ascii_lowercase(), b"json").is_some();
-            if is_json {
+            // Workerman parses any other body as a query string; only a
+            // form (or a body that names no type) is parsed here, so binary
+            // and JSON bodies are not torn apart at `&` and `=`.
+            if !(media.is_empty()
+                || media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded"))
+            {
                 return Form::default();
             }
             Form {

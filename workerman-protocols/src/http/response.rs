@@ -204,10 +204,13 @@ impl Response {
     /// Sets header `name` to `value`, replacing any value it had (any case;
     /// Workerman's `header` / `withHeader`).
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) -> Self {
+    pub fn with_header(
+        mut self,
+        name: impl Into<HeaderText>,
+        value: impl Into<HeaderText>,
+    ) -> Self {
         let name = name.into();
-        self.headers
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         self.headers.push((name, value.into()));
         self
     }
@@ -304,9 +307,7 @@ impl Response {
             let n = n.as_bytes();
             if n.eq_ignore_ascii_case(b"connection") {
                 s.connection = true;
-                s.close |= v
-                    .split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("close"));
+                s.close |= v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"));
             } else if n.eq_ignore_ascii_case(b"content-type") {
                 s.content_type = true;
                 s.event_stream |= v.trim().eq_ignore_ascii_case("text/event-stream");

@@ -8,6 +8,7 @@ use tokio_util::codec::{Decoder, Encoder};
 use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
+use super::deflate;
 use super::frame::Role;
 use super::request::MAX_HEADERS;
 use super::session::Session;
@@ -25,7 +26,8 @@ use crate::{ClientTarget, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 /// it. Pings are answered automatically.
 ///
 /// For custom headers, an `Origin` or subprotocols, give the connection a
-/// codec from [`WsClientCodec::builder`]. For a periodic ping, send
+/// codec from [`WsClientCodec::builder`]. For `wss://`, give the connection
+/// a TLS config (`AsyncTcpConnection::tls`) and keep the `ws://` URL. For a periodic ping, send
 /// [`Message::Ping`] from a timer (see the `ws_client` example): the codec
 /// cannot run timers, and a timer shows in the handler what the
 /// connection does.
@@ -71,6 +73,10 @@ impl Protocol for WsClient {
 
     fn timeout_response(codec: &mut WsClientCodec) -> Option<Bytes> {
         codec.timeout_response()
+    }
+
+    fn close_output(codec: &mut WsClientCodec, dst: &mut BytesMut, shutdown: bool) {
+        codec.close_output(dst, shutdown);
     }
 }
 
@@ -220,6 +226,9 @@ impl WsClientBuilder {
                 return Err(WebSocketError::InvalidHeader);
             }
             put(&mut r, "Origin", o);
+        }
+        if self.config.deflate {
+            put(&mut r, "Sec-WebSocket-Extensions", deflate::CLIENT_OFFER);
         }
         if !self.config.protocols.is_empty() {
             let list = self.config.protocols.join(", ");
@@ -428,6 +437,23 @@ impl WsClientCodec {
         }
     }
 
+    /// Our goodbye when the application closes the connection: a masked
+    /// close frame 1000 (1001 when `shutdown`) once open, unless one
+    /// already went out.
+    pub fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let code = if shutdown {
+            CloseCode::Away
+        } else {
+            CloseCode::Normal
+        };
+        if let Some(frame) = self.session.close_with(code, "") {
+            dst.extend_from_slice(&frame);
+        }
+    }
+
     /// Reads and checks the `101`; `Ok(false)` while it is incomplete.
     fn read_response(&mut self, src: &mut BytesMut) -> Result<bool, WebSocketError> {
         let max = self.config.max_head_size;
@@ -462,8 +488,17 @@ impl WsClientCodec {
         if values("sec-websocket-accept").next().map(str::trim) != Some(self.accept.as_str()) {
             return Err(HandshakeError::AcceptMismatch.into());
         }
-        if values("sec-websocket-extensions").any(|v| !v.trim().is_empty()) {
-            return Err(HandshakeError::UnexpectedExtension.into());
+        let extensions: Vec<&str> = values("sec-websocket-extensions")
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        match extensions.as_slice() {
+            [] => {}
+            [one] if self.config.deflate => {
+                let params = deflate::accept_response(one)?;
+                self.session.enable_deflate(params);
+            }
+            _ => return Err(HandshakeError::UnexpectedExtension.into()),
         }
         if let Some(p) = values("sec-websocket-protocol").next().map(str::trim) {
             if !self.config.protocols.iter().any(|o| o == p) {
@@ -535,7 +570,10 @@ mod tests {
     #[test]
     fn urls() {
         let t = parse_url("ws://example.com:8080/chat?room=1").unwrap();
-        assert_eq!(t, ClientTarget::new("example.com", Some(8080), "/chat?room=1"));
+        assert_eq!(
+            t,
+            ClientTarget::new("example.com", Some(8080), "/chat?room=1")
+        );
         let t = parse_url("ws://[::1]:9/").unwrap();
         assert_eq!(t, ClientTarget::new("::1", Some(9), "/"));
         let t = parse_url("WS://h?x=1").unwrap();
@@ -547,7 +585,10 @@ mod tests {
 
     #[test]
     fn host_headers() {
-        assert_eq!(host_header(&ClientTarget::new("::1", Some(9), "/")), "[::1]:9");
+        assert_eq!(
+            host_header(&ClientTarget::new("::1", Some(9), "/")),
+            "[::1]:9"
+        );
         assert_eq!(host_header(&ClientTarget::new("h", Some(80), "/")), "h");
         assert_eq!(host_header(&ClientTarget::new("h", None, "/")), "h");
     }

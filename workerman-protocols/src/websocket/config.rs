@@ -22,6 +22,7 @@ use std::time::Duration;
 /// | [`max_pending_size`](WebSocketConfig::max_pending_size) | 1 MiB |
 /// | [`handshake_timeout`](WebSocketConfig::handshake_timeout) | 10 s |
 /// | [`idle_timeout`](WebSocketConfig::idle_timeout) | none |
+/// | [`deflate`](WebSocketConfig::deflate) | off |
 ///
 /// # Examples
 ///
@@ -46,6 +47,7 @@ pub struct WebSocketConfig {
     pub(crate) max_pending_size: usize,
     pub(crate) handshake_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) deflate: bool,
 }
 
 impl Default for WebSocketConfig {
@@ -59,6 +61,7 @@ impl Default for WebSocketConfig {
             max_pending_size: 1024 * 1024,
             handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
+            deflate: false,
         }
     }
 }
@@ -152,6 +155,24 @@ impl WebSocketConfig {
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Compress messages with permessage-deflate (RFC 7692). Server: accept
+    /// the first offer from the client whose parameters it can honour
+    /// (windows of 9 to 15 bits, with or without context takeover); client:
+    /// offer it. Then every text and binary message is compressed (control
+    /// frames never are), and compressed messages from the peer are
+    /// inflated, their inflated size held to the message limit (1009) and
+    /// bad data answered with 1007. Compression uses zlib's fastest level
+    /// (1): per message, CPU matters more than the last few percent of
+    /// size. Default off: compression costs CPU per
+    /// message, and each connection's zlib state (about 300 KiB with the
+    /// default 15-bit window, made at its first compressed message) stays
+    /// for the connection's life.
+    #[must_use]
+    pub fn deflate(mut self, on: bool) -> Self {
+        self.deflate = on;
         self
     }
 }

@@ -25,8 +25,12 @@ pub enum WebSocketError {
     /// A text message or a close reason is not UTF-8: close code 1007.
     #[error("websocket text is not valid UTF-8")]
     InvalidUtf8,
-    /// A message (all its fragments together) is larger than the limit:
-    /// close code 1009.
+    /// A compressed message (permessage-deflate) does not inflate: close
+    /// code 1007.
+    #[error("websocket compressed data is invalid")]
+    BadCompressedData,
+    /// A message (all its fragments together, or inflated) is larger than
+    /// the limit: close code 1009.
     #[error("websocket message exceeds the {max}-byte limit")]
     MessageTooLarge {
         /// The limit in force, in bytes.
@@ -64,12 +68,14 @@ pub enum WebSocketError {
 
 impl WebSocketError {
     /// The close code the peer is sent for this error once the connection
-    /// is open: 1002 for protocol errors, 1007 for bad UTF-8, 1009 for an
-    /// oversize message; `None` for handshake, encode and I/O errors.
+    /// is open: 1002 for protocol errors, 1007 for bad UTF-8 or compressed
+    /// data, 1009 for an oversize message; `None` for handshake, encode and I/O errors.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             WebSocketError::Protocol(_) => Some(CloseCode::Protocol),
-            WebSocketError::InvalidUtf8 => Some(CloseCode::Invalid),
+            WebSocketError::InvalidUtf8 | WebSocketError::BadCompressedData => {
+                Some(CloseCode::Invalid)
+            }
             WebSocketError::MessageTooLarge { .. } => Some(CloseCode::Size),
             _ => None,
         }
@@ -96,7 +102,8 @@ pub enum ProtocolError {
     /// A server frame with the MASK bit.
     #[error("server frame masked")]
     MaskedFrame,
-    /// RSV1, RSV2 or RSV3 set with no extension negotiated.
+    /// RSV2 or RSV3 set, or RSV1 without permessage-deflate (or on a
+    /// control or continuation frame).
     #[error("reserved bits set")]
     ReservedBits,
     /// An opcode RFC 6455 reserves (3-7, 11-15).
@@ -187,8 +194,13 @@ impl HandshakeError {
     pub fn http_status(&self) -> Option<u16> {
         use HandshakeError::*;
         match self {
-            MalformedRequest | NotGet | NotHttp11 | NotUpgrade | MissingConnectionUpgrade
-            | BadKey | MissingVersion => Some(400),
+            MalformedRequest
+            | NotGet
+            | NotHttp11
+            | NotUpgrade
+            | MissingConnectionUpgrade
+            | BadKey
+            | MissingVersion => Some(400),
             UnsupportedVersion => Some(426),
             ForbiddenOrigin => Some(403),
             HeadTooLarge => Some(431),

@@ -39,6 +39,8 @@ pub(crate) enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) fin: bool,
+    /// RSV1: a compressed message (permessage-deflate).
+    pub(crate) rsv1: bool,
     pub(crate) opcode: OpCode,
     pub(crate) mask: Option<[u8; 4]>,
     /// Header length in bytes (2 to 14).
@@ -49,18 +51,27 @@ pub(crate) struct Header {
 }
 
 /// Parses the header at the start of `buf`: `Ok(None)` when more bytes
-/// are needed. Checks what the header alone can tell: reserved bits,
+/// are needed. Checks what the header alone can tell: reserved bits (RSV1
+/// only with `deflate`, and only on the first frame of a data message),
 /// reserved opcodes, the mask bit for `role`, control frame rules.
-pub(crate) fn parse_header(buf: &[u8], role: Role) -> Result<Option<Header>, ProtocolError> {
+pub(crate) fn parse_header(
+    buf: &[u8],
+    role: Role,
+    deflate: bool,
+) -> Result<Option<Header>, ProtocolError> {
     let (b0, b1) = match buf {
         [b0, b1, ..] => (*b0, *b1),
         _ => return Ok(None),
     };
-    if b0 & 0x70 != 0 {
+    let rsv1 = b0 & 0x40 != 0;
+    if b0 & 0x30 != 0 || (rsv1 && !deflate) {
         return Err(ProtocolError::ReservedBits);
     }
     let fin = b0 & 0x80 != 0;
     let opcode = OpCode::from(b0 & 0x0f);
+    if rsv1 && !matches!(opcode, OpCode::Data(Data::Text | Data::Binary)) {
+        return Err(ProtocolError::ReservedBits);
+    }
     match opcode {
         OpCode::Data(Data::Reserved(n)) | OpCode::Control(Control::Reserved(n)) => {
             return Err(ProtocolError::ReservedOpcode(n))
@@ -100,7 +111,10 @@ pub(crate) fn parse_header(buf: &[u8], role: Role) -> Result<Option<Header>, Pro
         }
     }
     let mask = if masked {
-        match buf.get(at..at + 4).and_then(|s| <[u8; 4]>::try_from(s).ok()) {
+        match buf
+            .get(at..at + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        {
             Some(key) => {
                 at += 4;
                 Some(key)
@@ -112,6 +126,7 @@ pub(crate) fn parse_header(buf: &[u8], role: Role) -> Result<Option<Header>, Pro
     };
     Ok(Some(Header {
         fin,
+        rsv1,
         opcode,
         mask,
         header_len: at,
@@ -120,11 +135,19 @@ pub(crate) fn parse_header(buf: &[u8], role: Role) -> Result<Option<Header>, Pro
 }
 
 /// Appends one FIN frame with `payload` to `dst`: plain for the server,
-/// masked with a fresh random key for the client.
-pub(crate) fn encode_frame(opcode: OpCode, payload: &[u8], role: Role, dst: &mut BytesMut) {
+/// masked with a fresh random key for the client; RSV1 set when
+/// `compressed`.
+pub(crate) fn encode_frame(
+    opcode: OpCode,
+    payload: &[u8],
+    compressed: bool,
+    role: Role,
+    dst: &mut BytesMut,
+) {
     let len = payload.len();
     dst.reserve(14 + len);
-    dst.put_u8(0x80 | u8::from(opcode));
+    let rsv1 = if compressed { 0x40 } else { 0 };
+    dst.put_u8(0x80 | rsv1 | u8::from(opcode));
     let mask_bit = if role == Role::Client { 0x80 } else { 0 };
     if len < 126 {
         dst.put_u8(mask_bit | len as u8);

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{BufMut, Bytes, BytesMut};
 use tungstenite::handshake::derive_accept_key;
 
+use super::deflate::{self, Params};
 use super::{HandshakeError, Request, WebSocketConfig};
 
 /// What a valid upgrade request leads to before any handler has a say.
@@ -17,6 +18,18 @@ pub(crate) struct Upgrade {
     pub(crate) accept: String,
     /// The subprotocol chosen from the configured ones, if any.
     pub(crate) protocol: Option<String>,
+    /// permessage-deflate, when configured and offered acceptably: the
+    /// response header value and our parameters.
+    pub(crate) deflate: Option<(String, Params)>,
+}
+
+/// How a handshake was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answered {
+    /// `101`: frames follow, compressed with these parameters if any.
+    Upgraded(Option<Params>),
+    /// An HTTP response: the connection ends.
+    Refused,
 }
 
 /// Checks an upgrade request (RFC 6455 4.2.1) and the configured origin
@@ -55,9 +68,15 @@ pub(crate) fn check_request(
         .iter()
         .find(|ours| req.protocols().any(|theirs| theirs == ours.as_str()))
         .cloned();
+    let deflate = if config.deflate {
+        deflate::negotiate(req.header_values("sec-websocket-extensions"))
+    } else {
+        None
+    };
     Ok(Upgrade {
         accept: derive_accept_key(key.as_bytes()),
         protocol,
+        deflate,
     })
 }
 
@@ -131,6 +150,7 @@ struct Inner {
     request: Request,
     /// `None` for a plain HTTP request.
     accept: Option<String>,
+    deflate: Option<(String, Params)>,
     answer: Mutex<Answer>,
 }
 
@@ -153,14 +173,15 @@ struct Answer {
 
 impl Handshake {
     pub(crate) fn new(request: Request, upgrade: Option<Upgrade>) -> Handshake {
-        let (accept, protocol) = match upgrade {
-            Some(u) => (Some(u.accept), u.protocol),
-            None => (None, None),
+        let (accept, protocol, deflate) = match upgrade {
+            Some(u) => (Some(u.accept), u.protocol, u.deflate),
+            None => (None, None, None),
         };
         Handshake {
             inner: Arc::new(Inner {
                 request,
                 accept,
+                deflate,
                 answer: Mutex::new(Answer {
                     reply: Reply::Accept,
                     protocol,
@@ -246,17 +267,24 @@ impl Handshake {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Writes the answer into `dst`; true when it is a `101`.
-    pub(crate) fn write_answer(&self, dst: &mut BytesMut) -> bool {
+    /// Writes the answer into `dst`.
+    pub(crate) fn write_answer(&self, dst: &mut BytesMut) -> Answered {
         let answer = self.answer().clone();
         match (&answer.reply, &self.inner.accept) {
             (Reply::Accept, Some(accept)) => {
-                switching_protocols(accept, answer.protocol.as_deref(), &answer.headers, dst);
-                true
+                let deflate = self.inner.deflate.as_ref();
+                switching_protocols(
+                    accept,
+                    answer.protocol.as_deref(),
+                    deflate.map(|(header, _)| header.as_str()),
+                    &answer.headers,
+                    dst,
+                );
+                Answered::Upgraded(deflate.map(|(_, params)| *params))
             }
             (Reply::Accept, None) => {
                 error_response(&HandshakeError::NotUpgrade, dst);
-                false
+                Answered::Refused
             }
             (
                 Reply::Respond {
@@ -267,7 +295,7 @@ impl Handshake {
                 _,
             ) => {
                 http_response(*status, &answer.headers, Some((content_type, body)), dst);
-                false
+                Answered::Refused
             }
         }
     }
@@ -299,6 +327,7 @@ fn is_token_byte(b: u8) -> bool {
 pub(crate) fn switching_protocols(
     accept: &str,
     protocol: Option<&str>,
+    extensions: Option<&str>,
     headers: &[(String, String)],
     dst: &mut BytesMut,
 ) {
@@ -307,6 +336,9 @@ pub(crate) fn switching_protocols(
     dst.put_slice(b"\r\n");
     if let Some(p) = protocol {
         put_header(dst, "Sec-WebSocket-Protocol", p);
+    }
+    if let Some(e) = extensions {
+        put_header(dst, "Sec-WebSocket-Extensions", e);
     }
     for (n, v) in headers {
         put_header(dst, n, v);

@@ -35,10 +35,13 @@
 //!   `max_package_size` (all fragments together, checked from the frame
 //!   header before the payload is buffered).
 //! * Fragmented messages are reassembled; control frames may come between
-//!   fragments. A peer's close frame is answered with the same code and
+//!   fragments. With permessage-deflate, compressed messages are inflated
+//!   (bad data: 1007; inflating past the limit: 1009). A peer's close frame is answered with the same code and
 //!   ends the connection.
-//! * `conn.close(Some(Message::close(code, reason)))` sends a close frame
-//!   and closes.
+//! * `conn.close(None)` sends a close frame 1000 and closes;
+//!   `conn.close(Some(Message::close(code, reason)))` sends that close
+//!   frame instead. A stopping worker sends 1001 (going away) to every
+//!   open connection.
 //!
 //! # Handshake hook, origins, subprotocols
 //!
@@ -72,23 +75,31 @@
 //!
 //! # Where we differ from Workerman
 //!
-//! * `close` can send a close frame (`Message::Close`); Workerman's only
-//!   closes TCP. A peer's close code is echoed (Workerman answers 1000).
+//! * `close` sends a close frame (1000, or the `Message::Close` given;
+//!   1001 when the worker stops); Workerman's only closes TCP. A peer's
+//!   close code is echoed (Workerman answers 1000).
 //! * Text is checked for UTF-8 (1007), the message kind is reported, the
 //!   version, `Upgrade` and `Connection` headers are checked, the head is
 //!   limited to 16 KiB and the handshake to 10 s.
 //! * The client draws a random key for every frame's mask (Workerman uses
 //!   zeros) and checks the `101` status.
-//! * permessage-deflate is not negotiated: an offer is ignored, so peers
-//!   send uncompressed frames (Workerman inflates only if the application
-//!   negotiated it by hand).
+//! * permessage-deflate (RFC 7692) is negotiated when
+//!   [`deflate`](WebSocketConfig::deflate) is on (off by default):
+//!   Workerman inflates only if the application negotiated it by hand, and
+//!   never compresses.
 //! * A ping interval is the application's timer, not a codec setting.
 //!
-//! Not yet: `wss://` (TLS) for the client.
+//! # wss
+//!
+//! TLS is the transport's business, not the protocol's: a `websocket://`
+//! worker with `.transport(Transport::Tls(..))` serves `wss://`, and an
+//! `AsyncTcpConnection` to `ws://host:port/` with `.tls(..)` is a `wss://`
+//! client (Workerman's `transport = 'ssl'`).
 
 mod client;
 mod close;
 mod config;
+mod deflate;
 mod error;
 mod frame;
 mod handshake;
@@ -141,18 +152,19 @@ impl Settings for DefaultSettings {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// use workerman_protocols::{Message, WebSocket};
-/// # use workerman_protocols::Protocol;
-/// # fn echo<C: Fn(Message)>(send: C, msg: Message) {
-/// // In a Service with `type Protocol = WebSocket;`:
-/// // async fn on_message(&self, conn: &Connection<WebSocket>, msg: Message) {
-/// match msg {
-///     Message::Text(t) => send(Message::from(format!("you said {t}"))),
-///     Message::Binary(b) => send(Message::Binary(b)),
-///     _ => {}
+/// ```
+/// use workerman_protocols::{Message, Protocol, WebSocket};
+///
+/// assert_eq!(<WebSocket>::SCHEME, "websocket");
+/// // With `type Protocol = WebSocket;` a Service's on_message gets Messages:
+/// fn reply(msg: Message) -> Option<Message> {
+///     match msg {
+///         Message::Text(t) => Some(Message::from(format!("you said {t}"))),
+///         Message::Binary(b) => Some(Message::Binary(b)),
+///         _ => None,
+///     }
 /// }
-/// # }
+/// assert_eq!(reply("hi".into()), Some(Message::from("you said hi")));
 /// ```
 pub struct WebSocket<S = DefaultSettings>(PhantomData<fn() -> S>);
 
@@ -205,5 +217,9 @@ impl<S: Settings> Protocol for WebSocket<S> {
 
     fn timeout_response(codec: &mut WebSocketCodec) -> Option<Bytes> {
         codec.timeout_response()
+    }
+
+    fn close_output(codec: &mut WebSocketCodec, dst: &mut BytesMut, shutdown: bool) {
+        codec.close_output(dst, shutdown);
     }
 }

@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::frame::Role;
-use super::handshake::{check_request, error_response, timeout_response, Handshake};
+use super::handshake::{check_request, error_response, timeout_response, Answered, Handshake};
 use super::request::{ParseError, Request};
 use super::session::Session;
 use super::{CloseCode, HandshakeError, Message, WebSocketConfig, WebSocketError};
@@ -161,6 +161,23 @@ impl WebSocketCodec {
         }
     }
 
+    /// Our goodbye when the application (or a stopping worker: `shutdown`)
+    /// closes the connection: a close frame 1000 (1001 on shutdown) once
+    /// open, unless one already went out; nothing before the `101`.
+    pub fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
+        if !matches!(self.phase, Phase::Open) {
+            return;
+        }
+        let (code, reason) = if shutdown {
+            (CloseCode::Away, "server shutting down")
+        } else {
+            (CloseCode::Normal, "")
+        };
+        if let Some(frame) = self.session.close_with(code, reason) {
+            dst.extend_from_slice(&frame);
+        }
+    }
+
     /// Reads the request head; `Ok(None)` while it is incomplete.
     fn read_request(&mut self, src: &mut BytesMut) -> Result<Option<Message>, WebSocketError> {
         let max = self.config.max_head_size;
@@ -195,11 +212,17 @@ impl WebSocketCodec {
 
     /// Writes the handshake's answer (and the held messages after a 101).
     fn answer(&mut self, handshake: &Handshake, dst: &mut BytesMut) {
-        if handshake.write_answer(dst) {
-            self.phase = Phase::Open;
-            dst.extend_from_slice(&self.held);
-        } else {
-            self.phase = Phase::Done;
+        match handshake.write_answer(dst) {
+            Answered::Upgraded(deflate) => {
+                self.phase = Phase::Open;
+                if let Some(params) = deflate {
+                    self.session.enable_deflate(params);
+                }
+                // Held frames were encoded before the negotiation: plain,
+                // which permessage-deflate allows message by message.
+                dst.extend_from_slice(&self.held);
+            }
+            Answered::Refused => self.phase = Phase::Done,
         }
         self.held = BytesMut::new();
     }

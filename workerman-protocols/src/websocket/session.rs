@@ -6,6 +6,7 @@ use bytes::{Buf, BytesMut};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 use super::close::{close_payload, parse_close};
+use super::deflate::{Deflate, Params};
 use super::frame::{encode_frame, parse_header, Role, MAX_CONTROL_PAYLOAD};
 use super::mask::apply_mask;
 use super::{CloseCode, CloseFrame, Message, ProtocolError, WebSocketError};
@@ -18,9 +19,11 @@ pub(crate) struct Session {
     max_message: usize,
     /// Deliver pings, pongs and close frames to the handler too.
     control_messages: bool,
-    /// A fragmented message being reassembled: text or binary, and the
-    /// payload so far (never more than `max_message`).
-    partial: Option<(Data, BytesMut)>,
+    /// A fragmented message being reassembled: text or binary, compressed
+    /// or not, and the payload so far (never more than `max_message`).
+    partial: Option<(Data, bool, BytesMut)>,
+    /// permessage-deflate, once negotiated.
+    deflate: Option<Deflate>,
     /// A close frame went out (ours, or our reply to the peer's).
     pub(crate) close_sent: bool,
     /// The peer's close frame came in.
@@ -34,9 +37,15 @@ impl Session {
             max_message,
             control_messages,
             partial: None,
+            deflate: None,
             close_sent: false,
             close_received: false,
         }
+    }
+
+    /// Turns permessage-deflate on with the negotiated parameters.
+    pub(crate) fn enable_deflate(&mut self, params: Params) {
+        self.deflate = Some(Deflate::new(params));
     }
 
     /// The protocol is done with the connection: a close frame went out.
@@ -58,12 +67,14 @@ impl Session {
                 src.clear();
                 return Ok(None);
             }
-            let Some(header) = parse_header(src, self.role)? else {
+            let Some(header) = parse_header(src, self.role, self.deflate.is_some())? else {
                 return Ok(None);
             };
             self.check_size(header.opcode, header.payload_len)?;
             // Checked against max_message (a usize) just above.
-            let total = header.header_len + header.payload_len as usize;
+            let total = header
+                .header_len
+                .saturating_add(header.payload_len as usize);
             if src.len() < total {
                 return Ok(None);
             }
@@ -72,7 +83,8 @@ impl Session {
             if let Some(key) = header.mask {
                 apply_mask(&mut payload, key);
             }
-            if let Some(msg) = self.on_frame(header.fin, header.opcode, payload, src, out)? {
+            let (fin, op, rsv1) = (header.fin, header.opcode, header.rsv1);
+            if let Some(msg) = self.on_frame(fin, op, rsv1, payload, src, out)? {
                 return Ok(Some(msg));
             }
         }
@@ -82,7 +94,7 @@ impl Session {
     /// limit, before its payload is buffered.
     fn check_size(&self, opcode: OpCode, len: u64) -> Result<(), WebSocketError> {
         let so_far = match (opcode, &self.partial) {
-            (OpCode::Data(Data::Continue), Some((_, p))) => p.len() as u64,
+            (OpCode::Data(Data::Continue), Some((_, _, p))) => p.len() as u64,
             (OpCode::Data(Data::Continue), None) => {
                 return Err(ProtocolError::UnexpectedContinuation.into())
             }
@@ -103,32 +115,34 @@ impl Session {
         &mut self,
         fin: bool,
         opcode: OpCode,
+        compressed: bool,
         payload: BytesMut,
         src: &mut BytesMut,
         out: &mut BytesMut,
     ) -> Result<Option<Message>, WebSocketError> {
         match opcode {
             OpCode::Data(Data::Continue) => {
-                let Some((kind, mut so_far)) = self.partial.take() else {
+                let Some((kind, compressed, mut so_far)) = self.partial.take() else {
                     return Err(ProtocolError::UnexpectedContinuation.into());
                 };
                 so_far.extend_from_slice(&payload);
                 if fin {
-                    return finish(kind, so_far).map(Some);
+                    return self.finish(kind, compressed, so_far).map(Some);
                 }
-                self.partial = Some((kind, so_far));
+                self.partial = Some((kind, compressed, so_far));
                 Ok(None)
             }
             OpCode::Data(kind) => {
                 if fin {
-                    return finish(kind, payload).map(Some);
+                    return self.finish(kind, compressed, payload).map(Some);
                 }
-                self.partial = Some((kind, payload));
+                self.partial = Some((kind, compressed, payload));
                 Ok(None)
             }
             OpCode::Control(Control::Ping) => {
                 if !self.close_sent {
-                    encode_frame(OpCode::Control(Control::Pong), &payload, self.role, out);
+                    let pong = OpCode::Control(Control::Pong);
+                    encode_frame(pong, &payload, false, self.role, out);
                 }
                 Ok(self.control(Message::Ping(payload.freeze())))
             }
@@ -149,6 +163,28 @@ impl Session {
         }
     }
 
+    /// A complete message: inflated if compressed, text checked for UTF-8.
+    fn finish(
+        &mut self,
+        kind: Data,
+        compressed: bool,
+        payload: BytesMut,
+    ) -> Result<Message, WebSocketError> {
+        if !compressed {
+            return finish(kind, payload);
+        }
+        let Some(deflate) = self.deflate.as_mut() else {
+            return Err(ProtocolError::ReservedBits.into());
+        };
+        let inflated = deflate.decompress(&payload, self.max_message)?;
+        match kind {
+            Data::Text => String::from_utf8(inflated)
+                .map(Message::Text)
+                .map_err(|_| WebSocketError::InvalidUtf8),
+            _ => Ok(Message::Binary(inflated.into())),
+        }
+    }
+
     fn control(&self, msg: Message) -> Option<Message> {
         self.control_messages.then_some(msg)
     }
@@ -159,13 +195,30 @@ impl Session {
             return Err(WebSocketError::Closed);
         }
         match msg {
-            Message::Text(t) => encode_frame(OpCode::Data(Data::Text), t.as_bytes(), self.role, dst),
-            Message::Binary(b) => encode_frame(OpCode::Data(Data::Binary), &b, self.role, dst),
+            Message::Text(t) => self.write_data(Data::Text, t.as_bytes(), dst)?,
+            Message::Binary(b) => self.write_data(Data::Binary, &b, dst)?,
             Message::Ping(b) => self.write_control(Control::Ping, &b, dst)?,
             Message::Pong(b) => self.write_control(Control::Pong, &b, dst)?,
             Message::Close(frame) => self.write_close(frame.as_ref(), dst)?,
             // The codecs answer a handshake before it gets here.
             Message::Handshake(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A text or binary frame, compressed when permessage-deflate is on.
+    fn write_data(
+        &mut self,
+        kind: Data,
+        payload: &[u8],
+        dst: &mut BytesMut,
+    ) -> Result<(), WebSocketError> {
+        match self.deflate.as_mut() {
+            Some(deflate) => {
+                let compressed = deflate.compress(payload)?;
+                encode_frame(OpCode::Data(kind), &compressed, true, self.role, dst);
+            }
+            None => encode_frame(OpCode::Data(kind), payload, false, self.role, dst),
         }
         Ok(())
     }
@@ -179,7 +232,7 @@ impl Session {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(WebSocketError::ControlTooLong);
         }
-        encode_frame(OpCode::Control(op), payload, self.role, dst);
+        encode_frame(OpCode::Control(op), payload, false, self.role, dst);
         Ok(())
     }
 
@@ -190,7 +243,13 @@ impl Session {
         dst: &mut BytesMut,
     ) -> Result<(), WebSocketError> {
         let payload = close_payload(frame)?;
-        encode_frame(OpCode::Control(Control::Close), &payload, self.role, dst);
+        encode_frame(
+            OpCode::Control(Control::Close),
+            &payload,
+            false,
+            self.role,
+            dst,
+        );
         self.close_sent = true;
         // A message half reassembled is abandoned.
         self.partial = None;
