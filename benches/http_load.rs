@@ -467,7 +467,7 @@ fn main() {
                             r.cpu_us_per_req
                                 .map_or("n/a".to_owned(), |c| format!("{c:.2} µs/req"))
                         );
-                        if slot.as_ref().map_or(true, |b| r.rps > b.rps) {
+                        if slot.as_ref().is_none_or(|b| r.rps > b.rps) {
                             *slot = Some(r);
                         }
                     }

@@ -553,3 +553,91 @@ async fn websocket_chat_page_and_broadcast() {
     drop(ann);
     ex.stop();
 }
+
+#[tokio::test]
+async fn push_from_outside() {
+    let push_port = free_port();
+    let ex = Running::start(
+        "push_from_outside",
+        "websocket",
+        &[("PUSH_ADDR", format!("text://127.0.0.1:{push_port}"))],
+    );
+    let push: SocketAddr = format!("127.0.0.1:{push_port}").parse().unwrap();
+    // The push port opens in on_worker_start, just after the websocket one.
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(push).is_err() {
+        assert!(Instant::now() < deadline, "push port never opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A real WebSocket client identifies itself as u1.
+    let (mut ws, _) = tokio::time::timeout(
+        WAIT,
+        tokio_tungstenite::client_async(
+            format!("ws://{}/", ex.addr),
+            tokio::net::TcpStream::connect(ex.addr).await.unwrap(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    use futures::{SinkExt, StreamExt};
+    ws.send(tokio_tungstenite::tungstenite::Message::text("u1"))
+        .await
+        .unwrap();
+    // Another program pushes: to a user that is not there, then to u1
+    // (retrying until the id has been registered).
+    let mut pusher = LineClient::connect(push).await;
+    pusher.send(b"{\"uid\":\"nobody\",\"msg\":\"x\"}\n").await;
+    assert_eq!(pusher.line().await, "fail\n");
+    loop {
+        pusher
+            .send(b"{\"uid\":\"u1\",\"msg\":\"hello u1\"}\n")
+            .await;
+        if pusher.line().await == "ok\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "u1 never registered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.into_text().unwrap().as_str(), "hello u1");
+    pusher.send(b"not json\n").await;
+    assert!(pusher.line().await.starts_with("fail"));
+    drop(ws);
+    ex.stop();
+}
+
+#[test]
+fn https_hello_with_curl() {
+    let certs = std::env::temp_dir().join(format!("wm-https-{}", std::process::id()));
+    let ex = Running::start(
+        "https_hello",
+        "http",
+        &[("CERT_DIR", certs.display().to_string())],
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(certs.join("cert.pem"))
+        .arg(format!("https://127.0.0.1:{}/", ex.addr.port()))
+        .output()
+        .expect("curl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello over TLS");
+    // Plain HTTP on the TLS port is refused.
+    let plain = Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .arg(format!("http://127.0.0.1:{}/", ex.addr.port()))
+        .output()
+        .unwrap();
+    assert!(!plain.status.success());
+    ex.stop();
+    let _ = std::fs::remove_dir_all(&certs);
+}

@@ -96,7 +96,7 @@ async fn slow_sink(listener: TcpListener) {
         hasher.write(&buf[..n]);
         len += n;
         reads += 1;
-        if reads % 64 == 0 {
+        if reads.is_multiple_of(64) {
             // Slower than the client writes: the proxy must hold back.
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

@@ -158,13 +158,18 @@ pub(crate) fn parse_address(address: &str, expected: &'static str) -> Result<Par
 pub(crate) fn parse_client_address(
     address: &str,
     expected: &'static str,
-) -> Result<(ParsedAddress, workerman_protocols::ClientTarget), Error> {
+) -> Result<(ParsedAddress, workerman_protocols::ClientTarget, bool), Error> {
     let (scheme, rest) = address.split_once("://").unwrap_or(("", address));
+    // `wss://` for a `ws` protocol (any `<scheme>s://`): the same protocol
+    // over TLS.
+    let secure = scheme.eq_ignore_ascii_case(&format!("{expected}s"));
+    let scheme = if secure { expected } else { scheme };
     if rest.starts_with('/') {
-        let parsed = parse_address(address, expected)?;
+        let parsed = parse_address(&format!("{scheme}://{rest}"), expected)?;
         return Ok((
             parsed,
             workerman_protocols::ClientTarget::new("", None, "/"),
+            secure,
         ));
     }
     let (authority, path) = match rest.find(['/', '?']) {
@@ -202,6 +207,7 @@ pub(crate) fn parse_client_address(
     Ok((
         parsed,
         workerman_protocols::ClientTarget::new(host, port, path),
+        secure,
     ))
 }
 
@@ -247,21 +253,25 @@ mod tests {
 
     #[test]
     fn client_urls_keep_host_and_path() {
-        let (p, t) = parse_client_address("text://localhost:80/chat?room=1", "text").unwrap();
+        let (p, t, secure) =
+            parse_client_address("text://localhost:80/chat?room=1", "text").unwrap();
+        assert!(!secure);
+        let (_, _, secure) = parse_client_address("texts://localhost:443/", "text").unwrap();
+        assert!(secure);
         assert!(matches!(p.target, Target::Inet(a) if a.port() == 80));
         assert_eq!(
             (t.host.as_str(), t.port, t.path.as_str()),
             ("localhost", Some(80), "/chat?room=1")
         );
-        let (_, t) = parse_client_address("text://[::1]:9?x", "text").unwrap();
+        let (_, t, _) = parse_client_address("text://[::1]:9?x", "text").unwrap();
         assert_eq!((t.host.as_str(), t.path.as_str()), ("::1", "/?x"));
-        let (_, t) = parse_client_address("text://127.0.0.1:9", "text").unwrap();
+        let (_, t, _) = parse_client_address("text://127.0.0.1:9", "text").unwrap();
         assert_eq!(t.path, "/");
-        let (p, _) = parse_client_address("text:///tmp/s.sock", "text").unwrap();
+        let (p, _, _) = parse_client_address("text:///tmp/s.sock", "text").unwrap();
         assert_eq!(p.target, Target::Unix("/tmp/s.sock".into()));
         assert!(parse_client_address("text://nohost/x", "text").is_err());
         // Names are not resolved here.
-        let (p, t) = parse_client_address("text://no-such-host.invalid:7/", "text").unwrap();
+        let (p, t, _) = parse_client_address("text://no-such-host.invalid:7/", "text").unwrap();
         assert!(matches!(p.target, Target::Inet(a) if a.port() == 7));
         assert_eq!(t.host, "no-such-host.invalid");
     }

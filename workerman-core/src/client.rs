@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpStream, UnixStream};
-use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
+use workerman_protocols::{ClientTarget, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
 use crate::addr::{parse_client_address, Target};
 use crate::connection::{drive_client, ClientSetup, Connector};
@@ -56,8 +56,13 @@ pub struct AsyncTcpConnection<S: Service> {
     max_send_buffer_size: usize,
     paused: bool,
     codec: std::sync::Mutex<Option<<S::Protocol as Protocol>::Codec>>,
+    codec_factory: Option<Arc<CodecFactory<S::Protocol>>>,
     tls: Option<crate::ClientTlsConfig>,
 }
+
+/// Makes a codec for each (re)connection of an outgoing connection.
+type CodecFactory<P> =
+    dyn Fn(&ClientTarget, usize) -> <P as Protocol>::Codec + Send + Sync + 'static;
 
 impl<S: Service> fmt::Debug for AsyncTcpConnection<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -80,6 +85,7 @@ impl<S: Service> AsyncTcpConnection<S> {
             max_send_buffer_size: DEFAULT_MAX_SEND_BUFFER_SIZE,
             paused: false,
             codec: std::sync::Mutex::new(None),
+            codec_factory: None,
             tls: None,
         }
     }
@@ -102,6 +108,19 @@ impl<S: Service> AsyncTcpConnection<S> {
     #[must_use]
     pub fn codec(self, codec: <S::Protocol as Protocol>::Codec) -> Self {
         *crate::sync::lock(&self.codec) = Some(codec);
+        self
+    }
+
+    /// Makes the codec of every connection and reconnection with `make`
+    /// (given the URL's target and the package size limit), instead of the
+    /// protocol's `client_codec`: custom handshake headers survive a
+    /// [`Connection::reconnect`].
+    #[must_use]
+    pub fn codec_with(
+        mut self,
+        make: impl Fn(&ClientTarget, usize) -> <S::Protocol as Protocol>::Codec + Send + Sync + 'static,
+    ) -> Self {
+        self.codec_factory = Some(Arc::new(make));
         self
     }
 
@@ -190,13 +209,25 @@ impl<S: Service> AsyncTcpConnection<S> {
         &self,
         first: tokio::sync::oneshot::Sender<std::io::Result<()>>,
     ) -> Result<Connection<S::Protocol>, Error> {
-        let (parsed, target) =
+        let (parsed, target, secure) =
             parse_client_address(&self.address, <S::Protocol as Protocol>::SCHEME)?;
-        let codec = crate::sync::lock(&self.codec)
-            .take()
-            .unwrap_or_else(|| S::Protocol::client_codec(&target, self.max_package_size));
         let max = self.max_package_size;
         let codec_target = target.clone();
+        let factory = self.codec_factory.clone();
+        let new_codec = move || match &factory {
+            Some(make) => make(&codec_target, max),
+            None => S::Protocol::client_codec(&codec_target, max),
+        };
+        let codec = crate::sync::lock(&self.codec)
+            .take()
+            .unwrap_or_else(&new_codec);
+        // A `<scheme>s://` URL (wss://) means TLS with the public roots
+        // unless `.tls(..)` chose others.
+        let tls = match (&self.tls, secure) {
+            (Some(t), _) => Some(t.clone()),
+            (None, true) => Some(crate::ClientTlsConfig::default()),
+            (None, false) => None,
+        };
         let remote = match &parsed.target {
             Target::Inet(a) => SocketAddress::Inet(*a),
             Target::Unix(p) => SocketAddress::Unix(Some(p.clone())),
@@ -206,12 +237,12 @@ impl<S: Service> AsyncTcpConnection<S> {
             host: target.host,
             port: target.port,
             timeout: self.connect_timeout,
-            tls: self.tls.clone(),
+            tls,
         };
         let (conn, fut) = drive_client(ClientSetup {
             service: Arc::clone(&self.service),
             codec,
-            new_codec: Box::new(move || S::Protocol::client_codec(&codec_target, max)),
+            new_codec: Box::new(new_codec),
             connector: Box::new(connector),
             remote,
             max_send_buffer_size: self.max_send_buffer_size,

@@ -82,7 +82,7 @@ impl<S: Service> InstanceRun<S> {
         listening(Ok(()));
         let ctx = WorkerContext::from_shared(Arc::clone(&self.worker));
         run_worker_callback(
-            self.service.on_worker_start(&ctx),
+            async { self.service.on_worker_start(&ctx).await },
             "on_worker_start",
             &self.worker.stats,
         )
@@ -105,7 +105,7 @@ impl<S: Service> InstanceRun<S> {
             drain(&self.worker, &ctx, grace).await;
         }
         run_worker_callback(
-            self.service.on_worker_stop(&ctx),
+            async { self.service.on_worker_stop(&ctx).await },
             "on_worker_stop",
             &self.worker.stats,
         )

@@ -74,7 +74,7 @@ pub(crate) async fn serve_datagrams<S: Service>(
         for msg in conn.decode_all(&mut data) {
             worker.count_request();
             crate::connection::run_callback(
-                service.on_message(&conn, msg),
+                async { service.on_message(&conn, msg).await },
                 "on_message",
                 &worker.stats,
             )
@@ -156,7 +156,7 @@ impl<S: Service> AsyncUdpConnection<S> {
     ///
     /// Outside a tokio runtime.
     pub async fn connect(&self) -> Result<Connection<S::Protocol>, Error> {
-        let (parsed, target) =
+        let (parsed, target, _) =
             parse_client_address(&self.address, <S::Protocol as Protocol>::SCHEME)?;
         let err = |source| Error::Connect {
             address: self.address.clone(),
@@ -203,7 +203,12 @@ impl<S: Service> AsyncUdpConnection<S> {
         let handle = conn.clone();
         tokio::spawn(async move {
             let stats = crate::WorkerStats::default();
-            crate::connection::run_callback(service.on_connect(&conn), "on_connect", &stats).await;
+            crate::connection::run_callback(
+                async { service.on_connect(&conn).await },
+                "on_connect",
+                &stats,
+            )
+            .await;
             let mut buf = vec![0u8; DATAGRAM];
             loop {
                 let n = tokio::select! {
@@ -221,7 +226,7 @@ impl<S: Service> AsyncUdpConnection<S> {
                 let mut data = BytesMut::from(&buf[..n]);
                 for msg in conn.decode_all(&mut data) {
                     crate::connection::run_callback(
-                        service.on_message(&conn, msg),
+                        async { service.on_message(&conn, msg).await },
                         "on_message",
                         &stats,
                     )
@@ -229,7 +234,12 @@ impl<S: Service> AsyncUdpConnection<S> {
                 }
             }
             conn.destroy();
-            crate::connection::run_callback(service.on_close(&conn), "on_close", &stats).await;
+            crate::connection::run_callback(
+                async { service.on_close(&conn).await },
+                "on_close",
+                &stats,
+            )
+            .await;
         });
         Ok(handle)
     }

@@ -197,7 +197,7 @@ pub(crate) fn drive_client<S: Service>(
                             &mut first,
                         );
                         conn.shared.advance_state(State::Closed);
-                        guard(svc.on_close(&conn), "on_close", None).await;
+                        guard(async { svc.on_close(&conn).await }, "on_close", None).await;
                     }
                 }
                 Some(Err(e)) => {
@@ -208,15 +208,15 @@ pub(crate) fn drive_client<S: Service>(
                     )));
                     tell(Err(e), &mut first);
                     conn.shared.advance_state(State::Closed);
-                    guard(svc.on_error(&conn, &err), "on_error", None).await;
-                    guard(svc.on_close(&conn), "on_close", None).await;
+                    guard(async { svc.on_error(&conn, &err).await }, "on_error", None).await;
+                    guard(async { svc.on_close(&conn).await }, "on_close", None).await;
                 }
                 None => {
                     tell(
                         Err(std::io::ErrorKind::ConnectionAborted.into()),
                         &mut first,
                     );
-                    guard(svc.on_close(&conn), "on_close", None).await;
+                    guard(async { svc.on_close(&conn).await }, "on_close", None).await;
                 }
             }
             let again = lock(&conn.shared.reconnect).take();
@@ -273,7 +273,13 @@ async fn run<S: Service>(
     if shared.write_protocol_output(None) {
         conn.close(None);
     }
-    if !guard(svc.on_connect(conn), "on_connect", stats(shared)).await {
+    if !guard(
+        async { svc.on_connect(conn).await },
+        "on_connect",
+        stats(shared),
+    )
+    .await
+    {
         conn.destroy();
     }
     let ((), graceful) = futures::join!(read_loop(svc, conn, &mut reader), write_loop(shared, &io));
@@ -287,7 +293,12 @@ async fn run<S: Service>(
     // Errors raised by the last writes (`client closed`) come before
     // on_close, as in Workerman.
     dispatch_events(svc, conn).await;
-    guard(svc.on_close(conn), "on_close", stats(shared)).await;
+    guard(
+        async { svc.on_close(conn).await },
+        "on_close",
+        stats(shared),
+    )
+    .await;
     let pipe = lock(&shared.pipe).take();
     if let Some(pipe) = pipe {
         (pipe.close)();
@@ -345,22 +356,42 @@ async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     while let Some(event) = shared.pop_event() {
         let ok = match event {
             Event::BufferFull => {
-                guard(svc.on_buffer_full(conn), "on_buffer_full", stats(shared)).await
+                guard(
+                    async { svc.on_buffer_full(conn).await },
+                    "on_buffer_full",
+                    stats(shared),
+                )
+                .await
             }
             Event::BufferDrain => {
-                guard(svc.on_buffer_drain(conn), "on_buffer_drain", stats(shared)).await
+                guard(
+                    async { svc.on_buffer_drain(conn).await },
+                    "on_buffer_drain",
+                    stats(shared),
+                )
+                .await
             }
             Event::SendRefused { count } => {
                 let mut ok = true;
                 for _ in 0..count {
                     let err = ConnectionError::SendBufferFull;
-                    ok &= guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
+                    ok &= guard(
+                        async { svc.on_error(conn, &err).await },
+                        "on_error",
+                        stats(shared),
+                    )
+                    .await;
                 }
                 ok
             }
             Event::SendClosed(e) => {
                 let err = ConnectionError::SendClosed(Arc::new(e));
-                guard(svc.on_error(conn, &err), "on_error", stats(shared)).await
+                guard(
+                    async { svc.on_error(conn, &err).await },
+                    "on_error",
+                    stats(shared),
+                )
+                .await
             }
         };
         if !ok {
@@ -469,7 +500,12 @@ async fn read_timed_out<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     let answer = shared.timeout_response();
     shared.write_protocol_output(answer);
     let err = ConnectionError::ReadTimeout;
-    guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
+    guard(
+        async { svc.on_error(conn, &err).await },
+        "on_error",
+        stats(shared),
+    )
+    .await;
     conn.close(None);
 }
 
@@ -488,7 +524,12 @@ async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>)
 async fn read_failed<S: Service>(svc: &S, conn: &Connection<S::Protocol>, e: std::io::Error) {
     tracing::debug!(error = %e, "read failed");
     let err = ConnectionError::Io(Arc::new(e));
-    guard(svc.on_error(conn, &err), "on_error", stats(&conn.shared)).await;
+    guard(
+        async { svc.on_error(conn, &err).await },
+        "on_error",
+        stats(&conn.shared),
+    )
+    .await;
     conn.destroy();
 }
 
@@ -529,7 +570,12 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
                 let answer = shared.error_response(&e);
                 shared.write_protocol_output(answer);
                 let err = ConnectionError::Protocol(Arc::new(e));
-                guard(svc.on_error(conn, &err), "on_error", stats(shared)).await;
+                guard(
+                    async { svc.on_error(conn, &err).await },
+                    "on_error",
+                    stats(shared),
+                )
+                .await;
                 conn.close(None);
                 return false;
             }
@@ -557,7 +603,13 @@ async fn deliver_one<S: Service>(
     match pipe {
         Some(pipe) => (pipe.forward)(msg),
         None => {
-            if !guard(svc.on_message(conn, msg), "on_message", stats(shared)).await {
+            if !guard(
+                async { svc.on_message(conn, msg).await },
+                "on_message",
+                stats(shared),
+            )
+            .await
+            {
                 conn.destroy();
                 return false;
             }

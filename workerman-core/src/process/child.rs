@@ -166,7 +166,7 @@ async fn control<S: Service>(
                 worker.stop(StopMode::Drain(drain));
             } else {
                 run_worker_callback(
-                    service.on_worker_reload(&ctx),
+                    async { service.on_worker_reload(&ctx).await },
                     "on_worker_reload",
                     &worker.stats,
                 )
