@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::addr::{parse_address, Target};
 use crate::context::WorkerShared;
 use crate::instance::{InstanceReport, InstanceRun};
-use crate::listener::{bind, remove_socket_file};
+use crate::listener::{bind, remove_socket_file, StdListener};
 use crate::stats::{StatsSnapshot, WorkerStats};
 use crate::worker::Worker;
 use crate::{Error, Service, SocketAddress};
@@ -254,39 +254,17 @@ pub(crate) fn launch<S: Service>(
     shutdown_timeout: Duration,
 ) -> Result<LaunchedWorker, Error> {
     let config = Arc::new(worker.config);
-    let parsed = parse_address(&config.address, <S::Protocol as Protocol>::SCHEME)?;
-    check_tls_target(&config, &parsed.target)?;
-    let bind_err = |source| Error::Bind {
-        address: config.address.clone(),
-        source,
-    };
-    let first = bind(
-        &parsed.target,
-        config.reuse_port,
-        config.backlog,
-        config.udp || parsed.udp,
-    )
-    .map_err(bind_err)?;
-    let addr = first.local_addr().map_err(bind_err)?;
-    let unix_path = match &parsed.target {
+    let bound = bind_worker(
+        &config,
+        <S::Protocol as Protocol>::SCHEME,
+        config.count,
+        true,
+    )?;
+    let (listeners, addr) = (bound.listeners, bound.addr);
+    let unix_path = match &bound.target {
         Target::Unix(p) => Some(p.clone()),
         Target::Inet(_) => None,
     };
-    // With reuse_port each instance binds its own socket to the address
-    // actually bound (the port is known now even if 0 was asked).
-    let mut listeners = vec![first];
-    for _ in 1..config.count {
-        let next = match (&addr, config.reuse_port) {
-            (SocketAddress::Inet(a), true) => bind(
-                &Target::Inet(*a),
-                true,
-                config.backlog,
-                config.udp || parsed.udp,
-            ),
-            _ => listeners[0].try_clone(),
-        };
-        listeners.push(next.map_err(bind_err)?);
-    }
     let name: Arc<str> = Arc::from(config.name.as_str());
     let mut launched = LaunchedWorker {
         name: config.name.clone(),
@@ -467,20 +445,14 @@ pub(crate) fn listen_inner<S: Service>(
     parent: &CancellationToken,
 ) -> Result<SocketAddress, Error> {
     let config = Arc::new(worker.config);
-    let parsed = parse_address(&config.address, <S::Protocol as Protocol>::SCHEME)?;
-    check_tls_target(&config, &parsed.target)?;
-    let bind_err = |source| Error::Bind {
-        address: config.address.clone(),
-        source,
+    let bound = bind_worker(&config, <S::Protocol as Protocol>::SCHEME, 1, false)?;
+    let addr = bound.addr;
+    let Some(listener) = bound.listeners.into_iter().next() else {
+        return Err(Error::Bind {
+            address: config.address.clone(),
+            source: std::io::ErrorKind::AddrNotAvailable.into(),
+        });
     };
-    let listener = bind(
-        &parsed.target,
-        config.reuse_port,
-        config.backlog,
-        config.udp || parsed.udp,
-    )
-    .map_err(bind_err)?;
-    let addr = listener.local_addr().map_err(bind_err)?;
     let shared = Arc::new(WorkerShared::<S::Protocol>::new(
         id,
         config.count,
@@ -505,4 +477,47 @@ pub(crate) fn listen_inner<S: Service>(
         || {},
     ));
     Ok(addr)
+}
+
+/// A Worker's bound sockets.
+pub(crate) struct BoundWorker {
+    pub(crate) target: Target,
+    pub(crate) listeners: Vec<StdListener>,
+    /// The address actually bound (the real port when 0 was asked).
+    pub(crate) addr: SocketAddress,
+}
+
+/// Parses and binds a Worker's address: `copies` listeners, one per
+/// instance. With `reuse_port` each is its own socket bound to the same
+/// address; otherwise they are clones of one socket (`clone_shared`), or
+/// just the one socket (the master hands the same one to every process).
+pub(crate) fn bind_worker(
+    config: &crate::worker::WorkerConfig,
+    scheme: &'static str,
+    copies: usize,
+    clone_shared: bool,
+) -> Result<BoundWorker, Error> {
+    let parsed = parse_address(&config.address, scheme)?;
+    check_tls_target(config, &parsed.target)?;
+    let bind_err = |source| Error::Bind {
+        address: config.address.clone(),
+        source,
+    };
+    let udp = config.udp || parsed.udp;
+    let first = bind(&parsed.target, config.reuse_port, config.backlog, udp).map_err(bind_err)?;
+    let addr = first.local_addr().map_err(bind_err)?;
+    let mut listeners = vec![first];
+    for _ in 1..copies {
+        let next = match (&addr, config.reuse_port) {
+            (SocketAddress::Inet(a), true) => bind(&Target::Inet(*a), true, config.backlog, udp),
+            _ if clone_shared => listeners[0].try_clone(),
+            _ => break,
+        };
+        listeners.push(next.map_err(bind_err)?);
+    }
+    Ok(BoundWorker {
+        target: parsed.target,
+        listeners,
+        addr,
+    })
 }

@@ -32,8 +32,8 @@ use super::control::{
 };
 use super::files::{load_average, log_line, ProcessFiles};
 use super::{ENV_ROLE, ENV_WORKER_ID, ENV_WORKER_INDEX};
-use crate::addr::{parse_address, Target};
-use crate::listener::{bind, remove_socket_file, StdListener};
+use crate::addr::Target;
+use crate::listener::{remove_socket_file, StdListener};
 use crate::server::WorkerLauncher;
 use crate::sync::lock;
 use crate::SocketAddress;
@@ -215,38 +215,10 @@ fn bind_all(launchers: Vec<Box<dyn WorkerLauncher>>) -> Result<Vec<MasterWorker>
     let mut out = Vec::new();
     for l in launchers {
         let config = l.config();
-        let parsed = parse_address(&config.address, l.scheme())?;
-        crate::server::check_tls_target(config, &parsed.target)?;
-        let bind_err = |source| crate::Error::Bind {
-            address: config.address.clone(),
-            source,
-        };
-        let first = bind(
-            &parsed.target,
-            config.reuse_port,
-            config.backlog,
-            config.udp || parsed.udp,
-        )
-        .map_err(bind_err)?;
-        let addr = first.local_addr().map_err(bind_err)?;
-        let mut listeners = vec![first];
-        if config.reuse_port {
-            if let SocketAddress::Inet(a) = &addr {
-                for _ in 1..config.count {
-                    listeners.push(
-                        bind(
-                            &Target::Inet(*a),
-                            true,
-                            config.backlog,
-                            config.udp || parsed.udp,
-                        )
-                        .map_err(bind_err)?,
-                    );
-                }
-            }
-        }
+        let bound = crate::server::bind_worker(config, l.scheme(), config.count, false)?;
+        let (listeners, addr, target) = (bound.listeners, bound.addr, bound.target);
         let ids = resolve_ids(config.user.as_deref(), config.group.as_deref());
-        let unix_path = match &parsed.target {
+        let unix_path = match &target {
             Target::Unix(p) => {
                 if let Some((uid, gid)) = ids {
                     if let Err(e) = nix::unistd::chown(p, Some(uid), Some(gid)) {
