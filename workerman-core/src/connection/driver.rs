@@ -435,6 +435,10 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
                 return;
             }
         };
+        if shared.paused.load(Ordering::Acquire) {
+            // Paused while waiting: leave the data in the socket.
+            continue;
+        }
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }

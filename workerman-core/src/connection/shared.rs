@@ -592,7 +592,12 @@ impl<P: Protocol> Shared<P> {
     }
 
     pub(crate) fn pause_recv(&self) {
-        self.paused.store(true, Ordering::Release);
+        if !self.paused.swap(true, Ordering::AcqRel) {
+            // A reader waiting for data re-checks at once: reading stops
+            // now, not after the next packet (Workerman unregisters the
+            // read event in pauseRecv).
+            self.wake_reader.notify_one();
+        }
     }
 
     pub(crate) fn resume_recv(&self) {
