@@ -29,6 +29,8 @@
 //! `cargo test --benches`) it makes one short smoke round per target.
 //! Unknown command-line arguments are ignored.
 
+mod common;
+use common::{cpu_secs, env_parse, thread_stat_path};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -88,17 +90,6 @@ struct Config {
     client_threads: usize,
     /// `--bench` was passed (cargo bench); otherwise a smoke run.
     bench_mode: bool,
-}
-
-fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
-    let v = std::env::var(name).ok()?;
-    match v.trim().parse() {
-        Ok(x) => Some(x),
-        Err(_) => {
-            eprintln!("echo_load: ignoring {name}={v:?} (not a valid value)");
-            None
-        }
-    }
 }
 
 impl Config {
@@ -252,33 +243,6 @@ fn plain_server(
 
 // ---------------------------------------------------------------------------
 // CPU accounting from /proc (clock ticks of USER_HZ = 100 on Linux)
-
-const TICKS_PER_SEC: f64 = 100.0;
-
-/// utime + stime, in seconds, from a /proc `stat` file.
-fn cpu_secs(stat_path: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(stat_path).ok()?;
-    // The command name (field 2) may hold spaces: split after its ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state); utime is field 14, stime field 15.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / TICKS_PER_SEC)
-}
-
-/// The /proc stat path of this process's thread named `name`.
-fn thread_stat_path(name: &str) -> Option<String> {
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let path = entry.path();
-        if let Ok(comm) = std::fs::read_to_string(path.join("comm")) {
-            if comm.trim_end() == name {
-                return Some(path.join("stat").to_string_lossy().into_owned());
-            }
-        }
-    }
-    None
-}
 
 #[derive(Debug, Clone, Copy)]
 struct CpuSample {

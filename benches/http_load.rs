@@ -38,6 +38,8 @@
 //! Without `--bench` on the command line (as under `cargo test --benches`)
 //! it makes one short smoke round per target and mode.
 
+mod common;
+use common::{cpu_secs, env_parse, thread_stat_path};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -121,17 +123,6 @@ struct Config {
     depth: usize,
     modes: Vec<Mode>,
     targets: Vec<Target>,
-}
-
-fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
-    let v = std::env::var(name).ok()?;
-    match v.trim().parse() {
-        Ok(x) => Some(x),
-        Err(_) => {
-            eprintln!("http_load: ignoring {name}={v:?} (not a valid value)");
-            None
-        }
-    }
 }
 
 impl Config {
@@ -273,27 +264,6 @@ fn hyper_server(
 
 // ---------------------------------------------------------------------------
 // CPU accounting from /proc (clock ticks of USER_HZ = 100)
-
-fn cpu_secs(stat_path: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(stat_path).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
-fn thread_stat_path(name: &str) -> Option<String> {
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let path = entry.path();
-        if let Ok(comm) = std::fs::read_to_string(path.join("comm")) {
-            if comm.trim_end() == name {
-                return Some(path.join("stat").to_string_lossy().into_owned());
-            }
-        }
-    }
-    None
-}
 
 // ---------------------------------------------------------------------------
 // Load generator

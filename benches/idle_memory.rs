@@ -19,6 +19,8 @@
 //! command line (`cargo test --benches`) it makes a smoke run with 500
 //! connections. Unknown command-line arguments are ignored.
 
+mod common;
+use common::raise_nofile;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -54,26 +56,6 @@ impl Service for Echo {
 
     async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
         let _ = conn.send(msg);
-    }
-}
-
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit
-/// in force.
-fn raise_nofile() -> u64 {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            Ok(()) => hard,
-            Err(e) => {
-                eprintln!("idle_memory: cannot raise RLIMIT_NOFILE to {hard}: {e}");
-                soft
-            }
-        },
-        Ok((soft, _)) => soft,
-        Err(e) => {
-            eprintln!("idle_memory: getrlimit failed: {e}");
-            1024
-        }
     }
 }
 

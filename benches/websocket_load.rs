@@ -18,6 +18,8 @@
 //! `cargo test --benches`) it makes one short smoke round per target and a
 //! 200-client fan-out.
 
+mod common;
+use common::{cpu_secs, env_parse, raise_nofile, thread_stat_path};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -144,23 +146,6 @@ fn tungstenite_server(listener: std::net::TcpListener, stop: tokio::sync::onesho
     });
 }
 
-/// utime + stime of a /proc stat file, in seconds (USER_HZ = 100).
-fn cpu_secs(path: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(path).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-}
-
-fn thread_stat(name: &str) -> Option<String> {
-    std::fs::read_dir("/proc/self/task")
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| std::fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim_end() == name))
-        .map(|p| p.join("stat").to_string_lossy().into_owned())
-}
-
 async fn handshake(addr: SocketAddr) -> std::io::Result<TcpStream> {
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
@@ -225,7 +210,7 @@ async fn round(
     for _ in 0..conns {
         streams.push(handshake(addr).await.expect("handshake"));
     }
-    let stat = thread_stat(target.thread());
+    let stat = thread_stat_path(target.thread());
     let start = Instant::now() + warmup;
     let end = start + Duration::from_secs_f64(secs);
     let sampler = tokio::spawn({
@@ -256,10 +241,6 @@ async fn round(
     }
 }
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok()?.trim().parse().ok()
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -281,19 +262,6 @@ impl Service for Fanout {
                 w.broadcast("news");
             }
         }
-    }
-}
-
-/// Raises the soft fd limit to the hard one; returns the soft limit.
-fn raise_fd_limit() -> u64 {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            Ok(()) => hard,
-            Err(_) => soft,
-        },
-        Ok((soft, _)) => soft,
-        Err(_) => 1024,
     }
 }
 
@@ -345,9 +313,9 @@ async fn fanout(clients: usize) -> std::io::Result<Duration> {
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
-    let conns: usize = env("WS_CONNS").unwrap_or(64);
-    let secs: f64 = env("WS_SECS").unwrap_or(if bench { 5.0 } else { 0.3 });
-    let rounds: usize = env("WS_ROUNDS").unwrap_or(if bench { 2 } else { 1 });
+    let conns: usize = env_parse("WS_CONNS").unwrap_or(64);
+    let secs: f64 = env_parse("WS_SECS").unwrap_or(if bench { 5.0 } else { 0.3 });
+    let rounds: usize = env_parse("WS_ROUNDS").unwrap_or(if bench { 2 } else { 1 });
     let warmup = Duration::from_millis(if bench { 1000 } else { 100 });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -402,9 +370,9 @@ fn main() {
                 .unwrap_or(f64::NAN)),
     );
 
-    let wanted: usize = env("WS_FANOUT").unwrap_or(if bench { 10_000 } else { 200 });
+    let wanted: usize = env_parse("WS_FANOUT").unwrap_or(if bench { 10_000 } else { 200 });
     if wanted > 0 {
-        let limit = raise_fd_limit();
+        let limit = raise_nofile();
         // Two fds per client (ours and the server's), plus some slack.
         let clients = wanted.min(usize::try_from(limit.saturating_sub(64) / 2).unwrap_or(wanted));
         match rt.block_on(fanout(clients)) {
