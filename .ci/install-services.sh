@@ -6,8 +6,8 @@
 # The tests read these settings (override with the same variables):
 #   WORKERMAN_MYSQL_URL  mysql://workerman:workerman@127.0.0.1:3306/workerman_test
 #   WORKERMAN_REDIS_URL  redis://127.0.0.1:6379/
-# A test whose server is not reachable fails with a clear message unless
-# WORKERMAN_SKIP_SERVICES=1.
+# The tests that need them run with `cargo test --features interop`; a
+# server that is not reachable then fails them with a clear message.
 set -euo pipefail
 
 log() { echo "install-services: $*"; }

@@ -11,10 +11,10 @@
 //! Try: two clients; the second one's line reaches both:
 //!
 //! ```text
-//! python3 -c "import socket,time;a=socket.create_connection(('127.0.0.1',5683));b=socket.create_connection(('127.0.0.1',5683));time.sleep(0.2);b.sendall(b'hello\n');time.sleep(0.2);print(a.recv(256));print(b.recv(256))"
+//! python3 -c "import socket,time;a=socket.create_connection(('127.0.0.1',5689));b=socket.create_connection(('127.0.0.1',5689));time.sleep(0.2);b.sendall(b'hello\n');time.sleep(0.2);print(a.recv(256));print(b.recv(256))"
 //! ```
 //!
-//! Listens on `text://127.0.0.1:5683`; set `WORKERMAN_ADDR` to change it
+//! Listens on `text://127.0.0.1:5689`; set `WORKERMAN_ADDR` to change it
 //! (for example `WORKERMAN_ADDR=text://0.0.0.0:7000`).
 //!
 //! The room is the worker process's own list of members: with `count > 1`
@@ -71,7 +71,7 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "text://127.0.0.1:5683".into());
+    let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "text://127.0.0.1:5689".into());
     Worker::handlers::<Text>(addr)
         .with_state(Room::default())
         .on_connect(|State(room), conn| async move {

@@ -13,11 +13,12 @@
 //! site, load your own files with `TlsConfig::from_pem_files` (see
 //! docs/deployment.md).
 
-use std::path::{Path, PathBuf};
+#[path = "support/self_signed.rs"]
+mod self_signed;
 
 use workerman::http::{Request, Response};
 use workerman::prelude::*;
-use workerman::{TlsConfig, Transport};
+use workerman::Transport;
 
 struct Hello;
 
@@ -34,45 +35,13 @@ impl Service for Hello {
     }
 }
 
-/// The certificate and key files, made once.
-fn certificate(dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    if cert.exists() && key.exists() {
-        return Ok((cert, key));
-    }
-    std::fs::create_dir_all(dir)?;
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .map_err(std::io::Error::other)?;
-    // Written under temporary names, then renamed: a process starting at
-    // the same moment never reads half a file.
-    let tmp = dir.join(format!(".key.{}", std::process::id()));
-    std::fs::write(&tmp, made.signing_key.serialize_pem())?;
-    std::fs::rename(&tmp, &key)?;
-    let tmp = dir.join(format!(".cert.{}", std::process::id()));
-    std::fs::write(&tmp, made.cert.pem())?;
-    std::fs::rename(&tmp, &cert)?;
-    Ok((cert, key))
-}
-
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let dir = std::env::var_os("CERT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("workerman-https-hello"));
-    let tls = match certificate(&dir)
-        .map_err(|e| e.to_string())
-        .and_then(|(cert, key)| TlsConfig::from_pem_files(&cert, &key).map_err(|e| e.to_string()))
-    {
-        Ok(tls) => tls,
-        Err(e) => {
-            tracing::error!(error = %e, dir = %dir.display(), "no certificate");
-            std::process::exit(1);
-        }
-    };
+    let tls = self_signed::tls_from_env("workerman-https-hello");
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "http://127.0.0.1:2443".into());
     Worker::new(addr, Hello)
         .name("https_hello")

@@ -362,8 +362,17 @@ async fn with_state_keeps_earlier_callbacks() {
 
 /// The compile errors a user gets for the commonest mistakes; the expected
 /// messages are in `tests/ui/*.stderr` (regenerate with
-/// `TRYBUILD=overwrite`; they depend on the compiler version).
+/// `TRYBUILD=overwrite`).
+///
+/// Those messages were written for rustc 1.95 and rustc words them
+/// differently from release to release, so the test runs only on stable
+/// 1.95 (the project's CI compiler); on any other compiler it is ignored
+/// (`rustversion`), never failed or passed without checking.
 #[test]
+#[rustversion::attr(
+    not(stable(1.95)),
+    ignore = "the expected messages in tests/ui were written for rustc 1.95"
+)]
 fn compile_errors_are_readable() {
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }

@@ -5,8 +5,8 @@
 //! wait is bounded.
 //!
 //! The Redis variants need a Redis server (`.ci/install-services.sh`):
-//! without one they fail with a clear message, unless
-//! WORKERMAN_SKIP_SERVICES=1.
+//! they run with `--features interop` (ignored without it), and fail with
+//! a clear message when the server is not reachable.
 
 #[path = "common/program.rs"]
 mod program;
@@ -274,17 +274,23 @@ fn global_data_n_processes_times_m_increments_lose_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs Redis: `cargo test --features interop` after .ci/install-services.sh"
+)]
 fn global_data_on_redis_n_processes_times_m_increments_lose_nothing() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let prefix = format!("wmtest:{}:gd-redis:", std::process::id());
     counter_processes("gd-redis", url, Some(prefix), 4, 300);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs Redis: `cargo test --features interop` after .ci/install-services.sh"
+)]
 async fn channel_cluster_push_on_redis() {
-    let Some(url) = blocking(redis_url) else {
-        return;
-    };
+    let url = blocking(redis_url);
     let (ws_port, http_port) = (free_port(), free_port());
     let p = Program::new(
         "channel_cluster_push",

@@ -4,10 +4,16 @@
 //! build made; long durations are shortened. Blocks that would change the
 //! machine are ` ```text ` and are checked by reading (the systemd unit
 //! below).
+//!
+//! A block that needs a program from outside the Rust toolchain says so
+//! in its fence: ` ```sh requires=wrk,openssl `. Those blocks run with
+//! `--features interop` (after `.ci/install-tools.sh`), where a missing
+//! program fails the test; without the feature they are listed as not
+//! run, and every other block still runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,25 +24,57 @@ fn examples_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().join("examples")
 }
 
+/// A ` ```sh ` block of a guide and the outside programs its fence names.
+struct Block {
+    script: String,
+    requires: Vec<String>,
+}
+
 /// The ` ```sh ` blocks of a markdown file.
-fn sh_blocks(text: &str) -> Vec<String> {
+fn sh_blocks(text: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
+    let mut current: Option<Block> = None;
     for line in text.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(b), "```") => {
-                blocks.push(std::mem::take(b));
-                current = None;
+        let trimmed = line.trim_start();
+        match &mut current {
+            None => {
+                let mut words = trimmed.split_whitespace();
+                if words.next() != Some("```sh") {
+                    continue;
+                }
+                let mut requires = Vec::new();
+                for word in words {
+                    let list = word
+                        .strip_prefix("requires=")
+                        .unwrap_or_else(|| panic!("unknown fence attribute {word:?} in {line:?}"));
+                    requires.extend(list.split(',').map(str::to_owned));
+                }
+                current = Some(Block {
+                    script: String::new(),
+                    requires,
+                });
             }
-            (Some(b), _) => {
-                b.push_str(line);
-                b.push('\n');
+            Some(_) if trimmed == "```" => blocks.extend(current.take()),
+            Some(b) => {
+                b.script.push_str(line);
+                b.script.push('\n');
             }
-            _ => {}
         }
     }
     blocks
+}
+
+/// Fails the test, naming the install script, unless `program` is on PATH.
+fn require(program: &str, file: &Path) {
+    let found = Command::new("bash")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{}: a block needs `{program}`, which is not installed: run `bash .ci/install-tools.sh`",
+        file.display()
+    );
 }
 
 /// What the test changes in a command: the debug examples instead of the
@@ -90,20 +128,38 @@ fn every_sh_block_in_the_guides_runs() {
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
     files.sort();
+    let mut not_run = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for block in sh_blocks(&text) {
-            run_block(&file, &block);
+            if !block.requires.is_empty() && !cfg!(feature = "interop") {
+                not_run.push(format!("{} ({})", file.display(), block.requires.join(",")));
+                continue;
+            }
+            for program in &block.requires {
+                require(program, &file);
+            }
+            run_block(&file, &block.script);
             ran += 1;
         }
     }
-    assert!(ran >= 5, "only {ran} blocks found");
+    if !not_run.is_empty() {
+        eprintln!(
+            "not run without --features interop (they need programs from outside): {}",
+            not_run.join(", ")
+        );
+    }
+    assert!(ran >= 5, "only {ran} blocks ran");
 }
 
-/// The systemd unit: parsed always, verified by systemd when present.
+fn unit_file() -> String {
+    std::fs::read_to_string(repo().join("docs/workerman-text-echo.service")).unwrap()
+}
+
+/// The systemd unit, parsed: the settings the guide relies on.
 #[test]
 fn the_systemd_unit_is_sound() {
-    let unit = std::fs::read_to_string(repo().join("docs/workerman-text-echo.service")).unwrap();
+    let unit = unit_file();
     let mut section = "";
     let mut keys = Vec::new();
     for line in unit
@@ -138,12 +194,20 @@ fn the_systemd_unit_is_sound() {
         guide.contains(unit.trim()),
         "running-on-boot.md and the unit file differ"
     );
+}
 
-    let Ok(version) = Command::new("systemd-analyze").arg("--version").output() else {
-        eprintln!("systemd-analyze not installed: the unit was checked by parsing only");
-        return;
-    };
-    assert!(version.status.success());
+/// The systemd unit, verified by systemd itself.
+#[test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs systemd-analyze: `cargo test --features interop` after .ci/install-tools.sh"
+)]
+fn systemd_analyze_verifies_the_unit() {
+    let unit = unit_file();
+    require(
+        "systemd-analyze",
+        Path::new("docs/workerman-text-echo.service"),
+    );
     // Verify a copy whose ExecStart is a binary that exists here.
     let dir = std::env::temp_dir().join(format!("wm-unit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -167,5 +231,4 @@ fn the_systemd_unit_is_sound() {
         .collect();
     assert!(ours.is_empty(), "systemd-analyze verify: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
-    let _ = Duration::ZERO;
 }

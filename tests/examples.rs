@@ -41,6 +41,21 @@ struct Running {
     dir: PathBuf,
 }
 
+/// `<example> connections --json` of the example copied into `dir`.
+fn connections_json(dir: &std::path::Path, name: &str) -> Vec<serde_json::Value> {
+    let out = Command::new(dir.join(name))
+        .args(["connections", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows.as_array().expect("an array of rows").clone()
+}
+
 impl Running {
     fn start(name: &str, scheme: &str, extra_env: &[(&str, String)]) -> Running {
         let port = free_port();
@@ -611,7 +626,70 @@ async fn push_from_outside() {
     ex.stop();
 }
 
+/// HTTPS with a TLS client nobody here wrote (rustls), the certificate
+/// checked against the one the example wrote at start.
+#[tokio::test]
+async fn https_hello() {
+    let certs = std::env::temp_dir().join(format!("wm-https-rs-{}", std::process::id()));
+    let ex = Running::start(
+        "https_hello",
+        "http",
+        &[("CERT_DIR", certs.display().to_string())],
+    );
+    let reply = tls_exchange(
+        ex.addr,
+        &certs.join("cert.pem"),
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        None,
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    assert!(reply.ends_with("\r\n\r\nHello over TLS"), "{reply}");
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let plain = http_exchange(ex.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(!plain.starts_with("HTTP/"), "{plain:?}");
+    ex.stop();
+    let _ = std::fs::remove_dir_all(&certs);
+}
+
+/// Connects with rustls trusting `ca`, writes `request`, and reads until
+/// the server closes, or (with `until`) until the reply ends with it.
+async fn tls_exchange(
+    addr: SocketAddr,
+    ca: &std::path::Path,
+    request: &[u8],
+    until: Option<&str>,
+) -> String {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio::time::timeout(WAIT, common::rustls_client(ca).connect(name, tcp))
+        .await
+        .expect("handshake in time")
+        .expect("certificate accepted");
+    tls.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(WAIT, tls.read(&mut buf))
+            .await
+            .expect("reply in time")
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if until.is_some_and(|u| got.ends_with(u.as_bytes())) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 #[test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs curl: `cargo test --features interop` after .ci/install-tools.sh"
+)]
 fn https_hello_with_curl() {
     let certs = std::env::temp_dir().join(format!("wm-https-{}", std::process::id()));
     let ex = Running::start(
@@ -624,7 +702,7 @@ fn https_hello_with_curl() {
         .arg(certs.join("cert.pem"))
         .arg(format!("https://127.0.0.1:{}/", ex.addr.port()))
         .output()
-        .expect("curl is installed (.ci/run installs it)");
+        .expect("curl is installed (run `bash .ci/install-tools.sh`)");
     assert!(
         out.status.success(),
         "{}",
@@ -640,4 +718,267 @@ fn https_hello_with_curl() {
     assert!(!plain.status.success());
     ex.stop();
     let _ = std::fs::remove_dir_all(&certs);
+}
+
+/// Reads from `c` until the server closes, returning what it said.
+async fn said_before_close(c: &mut LineClient) -> String {
+    String::from_utf8_lossy(&c.read_to_end().await).into_owned()
+}
+
+#[tokio::test]
+async fn heartbeat_closes_silent_connections_only() {
+    let ex = Running::start("heartbeat", "text", &[("HEARTBEAT_SECS", "1".into())]);
+    let mut silent = LineClient::connect(ex.addr).await;
+    let mut talker = LineClient::connect(ex.addr).await;
+    // The talker speaks every 200 ms for three silences' worth of time;
+    // the silent client is closed meanwhile.
+    for i in 0..15 {
+        talker.send(b"ping\n").await;
+        assert_eq!(talker.line().await, "pong\n", "ping {i}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    talker.send(b"still here\n").await;
+    assert_eq!(talker.line().await, "still here\n");
+    assert_eq!(said_before_close(&mut silent).await, "heartbeat timeout\n");
+    // Once the talker falls silent, it goes too.
+    assert_eq!(said_before_close(&mut talker).await, "heartbeat timeout\n");
+    ex.stop();
+}
+
+#[test]
+fn heartbeat_refuses_a_bad_setting() {
+    let port = free_port();
+    let out = Command::new(example_path("heartbeat"))
+        .arg("start")
+        .env("WORKERMAN_ADDR", format!("text://127.0.0.1:{port}"))
+        .env("HEARTBEAT_SECS", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HEARTBEAT_SECS"), "{err}");
+}
+
+#[tokio::test]
+async fn auth_timeout_closes_who_does_not_authenticate() {
+    let ex = Running::start(
+        "auth_timeout",
+        "text",
+        &[
+            ("AUTH_TIMEOUT_SECS", "1".into()),
+            ("AUTH_TOKEN", "t0ken".into()),
+        ],
+    );
+    let mut anonymous = LineClient::connect(ex.addr).await;
+    let mut wrong = LineClient::connect(ex.addr).await;
+    let mut good = LineClient::connect(ex.addr).await;
+    anonymous.send(b"hello\n").await;
+    assert_eq!(anonymous.line().await, "auth required\n");
+    wrong.send(b"auth nope\n").await;
+    assert_eq!(wrong.line().await, "auth failed\n");
+    good.send(b"auth t0ken\n").await;
+    assert_eq!(good.line().await, "welcome\n");
+    // Past the deadline: the two others are told and closed.
+    assert_eq!(said_before_close(&mut anonymous).await, "auth timeout\n");
+    assert_eq!(said_before_close(&mut wrong).await, "auth timeout\n");
+    // The authenticated client stays and is served.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    good.send(b"echo me\n").await;
+    assert_eq!(good.line().await, "echo me\n");
+    ex.stop();
+}
+
+/// A text echo server nobody here wrote (plain tokio), on `port`, that
+/// answers `n:<line>` where n counts its lives.
+async fn plain_echo(port: u16, life: u32) -> tokio::task::JoinHandle<()> {
+    let listener = loop {
+        // The port of the previous life may take a moment to free.
+        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => break l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("bind: {e}"),
+        }
+    };
+    tokio::spawn(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        while let Ok((s, _)) = listener.accept().await {
+            tasks.spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut lines = tokio::io::BufReader::new(r);
+                let mut line = String::new();
+                while tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut line)
+                    .await
+                    .is_ok_and(|n| n > 0)
+                {
+                    let answer = format!("{life}:{line}");
+                    if w.write_all(answer.as_bytes()).await.is_err() {
+                        break;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    })
+}
+
+/// Sends `line` on the console until `want` comes back (the client may be
+/// between connections), within WAIT.
+async fn console_until(console: &mut LineClient, line: &str, want: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        console.send(format!("{line}\n").as_bytes()).await;
+        let until = tokio::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(got) = tokio::time::timeout_at(until, console.line()).await {
+            if got == want {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{want:?} never came back");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_client_reconnects_after_the_server_restarts() {
+    let server_port = free_port();
+    let first = plain_echo(server_port, 1).await;
+    let ex = Running::start(
+        "tcp_client",
+        "text",
+        &[("SERVER_URL", format!("text://127.0.0.1:{server_port}"))],
+    );
+    let mut console = LineClient::connect(ex.addr).await;
+    console_until(&mut console, "one", "reply: 1:one\n").await;
+    // The server goes away (its connections with it) and comes back.
+    first.abort();
+    let _ = first.await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = plain_echo(server_port, 2).await;
+    console_until(&mut console, "two", "reply: 2:two\n").await;
+    // And it goes on working.
+    console_until(&mut console, "three", "reply: 2:three\n").await;
+    second.abort();
+    drop(console);
+    ex.stop();
+}
+
+#[tokio::test]
+async fn text_echo_tls() {
+    let certs = std::env::temp_dir().join(format!("wm-text-tls-{}", std::process::id()));
+    let ex = Running::start(
+        "text_echo_tls",
+        "text",
+        &[("CERT_DIR", certs.display().to_string())],
+    );
+    let reply = tls_exchange(
+        ex.addr,
+        &certs.join("cert.pem"),
+        b"over tls\r\nsecond\n",
+        Some("second\n"),
+    )
+    .await;
+    assert_eq!(reply, "over tls\nsecond\n");
+    // `connections` names the transport of a connection that is open.
+    let tcp = tokio::net::TcpStream::connect(ex.addr).await.unwrap();
+    let mine = tcp.local_addr().unwrap().to_string();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = common::rustls_client(&certs.join("cert.pem"))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    tls.write_all(b"hi\n").await.unwrap();
+    let mut hi = [0u8; 3];
+    tokio::time::timeout(WAIT, tls.read_exact(&mut hi))
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = connections_json(&ex.dir, "text_echo_tls");
+    let row = rows
+        .iter()
+        .find(|r| r["remote"] == mine.as_str())
+        .unwrap_or_else(|| panic!("no row for {mine}: {rows:?}"));
+    assert_eq!(row["transport"], "tls", "{row}");
+    assert_eq!(row["protocol"], "text", "{row}");
+    drop(tls);
+    // Plain text on the TLS port is not echoed.
+    let mut plain = LineClient::connect(ex.addr).await;
+    plain.send(b"plain\n").await;
+    assert!(!said_before_close(&mut plain).await.contains("plain"));
+    ex.stop();
+    let _ = std::fs::remove_dir_all(&certs);
+}
+
+/// `connections` names a Unix socket connection's transport `unix`.
+#[test]
+fn connections_name_unix_sockets() {
+    let dir = std::env::temp_dir().join(format!("wm-ex-{}-unix", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("text_echo");
+    std::fs::copy(example_path("text_echo"), &bin).unwrap();
+    let path = dir.join("echo.sock");
+    let mut cmd = Command::new(&bin);
+    cmd.arg("start")
+        .env("WORKERMAN_ADDR", format!("text://{}", path.display()))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let child = spawn_retrying(&mut cmd);
+    let ex = Running {
+        child,
+        addr: "127.0.0.1:9".parse().unwrap(),
+        dir: dir.clone(),
+    };
+    let deadline = Instant::now() + WAIT;
+    let mut s = loop {
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "never listened: {e}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    std::io::Write::write_all(&mut s, b"unix\n").unwrap();
+    let mut back = [0u8; 5];
+    std::io::Read::read_exact(&mut s, &mut back).unwrap();
+    assert_eq!(&back, b"unix\n");
+    let rows = connections_json(&dir, "text_echo");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["transport"], "unix");
+    drop(s);
+    ex.stop();
+}
+
+/// The default address in each example's code is the one the README's
+/// table gives (the addresses are an interface).
+#[test]
+fn readme_addresses_match_the_examples() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut checked = 0;
+    for row in readme.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`');
+        let source = root.join("examples").join(format!("{name}.rs"));
+        let Ok(code) = std::fs::read_to_string(&source) else {
+            continue; // a row of another table
+        };
+        // Every address in the cell (odd pieces between backticks) is a
+        // string literal of the code: its default.
+        for addr in cells[2]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|a| a.contains("://"))
+        {
+            assert!(
+                code.contains(&format!("\"{addr}\"")),
+                "{name}: README says {addr}, the code's default differs"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} examples checked");
 }

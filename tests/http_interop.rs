@@ -1,9 +1,9 @@
 //! `http://` against clients nobody here wrote: curl, Python's `requests`,
 //! and hyper's client. The server runs in-process on an ephemeral port.
 //!
-//! curl, python3 and `requests` must be installed (`.ci/install-http.sh`);
-//! a missing one fails the test with a message saying so, unless
-//! `WORKERMAN_SKIP_INTEROP=1` is set (then the test is skipped, loudly).
+//! Compiled only with `--features interop` (see the README): curl, python3
+//! and `requests` must be installed (`.ci/install-http.sh`); a missing one
+//! fails the test with a message naming that script.
 
 mod http_common;
 
@@ -23,24 +23,18 @@ fn start<S: HttpSettings>(dir: &TempDir) -> (ServerHandle, SocketAddr) {
     (server, addr)
 }
 
-/// Whether `program args...` runs and exits 0. Missing: fails the test
-/// unless interop tests are explicitly skipped.
-async fn require(what: &str, program: &str, args: &[&str]) -> bool {
+/// Fails the test, naming the install script, unless `program args...`
+/// runs and exits 0.
+async fn require(what: &str, program: &str, args: &[&str]) {
     let ok = tokio::process::Command::new(program)
         .args(args)
         .output()
         .await
         .is_ok_and(|o| o.status.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("WORKERMAN_SKIP_INTEROP").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: {what} is not available and WORKERMAN_SKIP_INTEROP=1");
-        return false;
-    }
-    panic!(
+    assert!(
+        ok,
         "{what} is required by this test but is not available; install it with \
-         .ci/install-http.sh (or set WORKERMAN_SKIP_INTEROP=1 to skip interop tests)"
+         `bash .ci/install-http.sh`"
     );
 }
 
@@ -65,9 +59,7 @@ fn text(o: &Output) -> String {
 
 #[tokio::test]
 async fn curl_interop() {
-    if !require("curl", "curl", &["--version"]).await {
-        return;
-    }
+    require("curl", "curl", &["--version"]).await;
     let dir = TempDir::new("curl");
     std::fs::write(dir.0.join("small.txt"), b"0123456789").unwrap();
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
@@ -249,15 +241,12 @@ print("ok")
 
 #[tokio::test]
 async fn python_requests_interop() {
-    if !require(
+    require(
         "python3 with the requests package",
         "python3",
         &["-c", "import requests"],
     )
-    .await
-    {
-        return;
-    }
+    .await;
     let dir = TempDir::new("py");
     std::fs::write(dir.0.join("small.txt"), b"0123456789").unwrap();
     let (server, addr) = start::<Plain>(&dir);

@@ -435,11 +435,15 @@ fn crash_loops_back_off() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs root to switch users: `cargo test --features interop` as root (as CI does)"
+)]
 fn worker_processes_drop_privileges() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: needs root to switch users");
-        return;
-    }
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "this test switches users and needs root: run it as root (as .ci/run does)"
+    );
     let p = Program::new("user", &[("WORKERS", "2"), ("RUN_AS_USER", "nobody")]);
     p.start();
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();

@@ -2,8 +2,9 @@
 //! (or MySQL) and Redis started by `.ci/install-services.sh`, an HTTP
 //! server this test runs on loopback, and the example's own task workers.
 //!
-//! A test whose server is not reachable fails with a clear message,
-//! unless WORKERMAN_SKIP_SERVICES=1. Settings: WORKERMAN_MYSQL_URL
+//! The MariaDB and Redis tests run with `--features interop` (ignored
+//! without it); a server that is not reachable then fails the test with a
+//! clear message. Settings: WORKERMAN_MYSQL_URL
 //! (default `mysql://workerman:workerman@127.0.0.1:3306/workerman_test`),
 //! WORKERMAN_REDIS_URL (default `redis://127.0.0.1:6379/`).
 
@@ -21,24 +22,26 @@ fn mysql_url() -> String {
 }
 
 /// A pool to the test database, once it answers.
-async fn require_mysql() -> Option<sqlx::MySqlPool> {
+async fn require_mysql() -> sqlx::MySqlPool {
     let url = mysql_url();
     let connect = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(5))
         .connect(&url);
     match tokio::time::timeout(Duration::from_secs(10), connect).await {
-        Ok(Ok(pool)) => Some(pool),
+        Ok(Ok(pool)) => pool,
         Ok(Err(e)) => service_missing(format!("MySQL/MariaDB is not reachable at {url}: {e}")),
         Err(_) => service_missing(format!("MySQL/MariaDB at {url} did not answer in 10 s")),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs MariaDB: `cargo test --features interop` after .ci/install-services.sh"
+)]
 async fn mysql_query_answers_from_the_database() {
-    let Some(db) = require_mysql().await else {
-        return;
-    };
+    let db = require_mysql().await;
     let table = format!("wm_test_{}", std::process::id());
     let port = free_port();
     let p = Program::new(
@@ -82,8 +85,12 @@ async fn mysql_query_answers_from_the_database() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs Redis: `cargo test --features interop` after .ci/install-services.sh"
+)]
 fn redis_counter_counts_across_processes() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let prefix = format!("wmtest:{}:counter:", std::process::id());
     let port = free_port();
     let p = Program::new(

@@ -8,10 +8,9 @@ mod common;
 use std::io::{BufRead, BufReader as StdBufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{events, inet, Events, LineClient, WAIT};
+use common::{events, inet, rustls_client, Events, LineClient, WAIT};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use workerman::prelude::*;
 use workerman::{ClientTlsConfig, TlsConfig, TlsConfigError, Transport};
@@ -62,23 +61,6 @@ fn tls_server(cert: &Cert, handshake: Duration) -> ServerHandle {
         .unwrap()
 }
 
-fn rustls_client(cert: &Cert) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(&cert.cert).unwrap();
-    use rustls::pki_types::pem::PemObject;
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
 #[tokio::test]
 async fn text_over_tls_with_rustls_and_our_client() {
     let cert = Cert::new("echo");
@@ -87,7 +69,7 @@ async fn text_over_tls_with_rustls_and_our_client() {
 
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let tls = rustls_client(&cert).connect(name, tcp).await.unwrap();
+    let tls = rustls_client(&cert.cert).connect(name, tcp).await.unwrap();
     let mut tls = BufReader::new(tls);
     tls.get_mut().write_all(b"over tls\r\n").await.unwrap();
     let mut line = String::new();
@@ -158,6 +140,10 @@ async fn untrusted_server_certificate_fails_the_connect() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs openssl: `cargo test --features interop` after .ci/install-tools.sh"
+)]
 fn openssl_s_client_interop() {
     let cert = Cert::new("openssl");
     let server = tls_server(&cert, Duration::from_secs(10));
@@ -172,7 +158,7 @@ fn openssl_s_client_interop() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("openssl is installed (.ci/run installs it)");
+        .expect("openssl is installed (run `bash .ci/install-tools.sh`)");
     child
         .stdin
         .as_mut()
@@ -206,7 +192,7 @@ async fn failed_or_stalled_handshakes_close_only_that_connection() {
     // Meanwhile a proper client is served.
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = rustls_client(&cert).connect(name, tcp).await.unwrap();
+    let mut tls = rustls_client(&cert.cert).connect(name, tcp).await.unwrap();
     tls.write_all(b"fine\n").await.unwrap();
     let mut buf = [0u8; 5];
     tokio::time::timeout(WAIT, tls.read_exact(&mut buf))

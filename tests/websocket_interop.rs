@@ -3,9 +3,9 @@
 //! on the `websocket_chat` example's page. The client scripts live in
 //! `tests/interop/`; `.ci/install-interop.sh` installs what they need.
 //!
-//! A missing interpreter, package or browser fails the test with a clear
-//! message, unless `WORKERMAN_SKIP_INTEROP=1` is set (then it is skipped,
-//! loudly).
+//! Compiled only with `--features interop` (see the README). A missing
+//! interpreter, package or browser fails the test with a message naming
+//! `.ci/install-interop.sh`.
 
 mod common;
 
@@ -36,19 +36,11 @@ fn probe(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// True when `what` is available; otherwise skips (with
-/// WORKERMAN_SKIP_INTEROP=1) or fails the test.
-fn require(what: &str, available: bool) -> bool {
-    if available {
-        return true;
-    }
-    if std::env::var("WORKERMAN_SKIP_INTEROP").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: {what} is not installed (WORKERMAN_SKIP_INTEROP=1)");
-        return false;
-    }
-    panic!(
-        "{what} is not installed: run .ci/install-interop.sh \
-         (or set WORKERMAN_SKIP_INTEROP=1 to skip the interop tests)"
+/// Fails the test, naming the install script, unless `what` is available.
+fn require(what: &str, available: bool) {
+    assert!(
+        available,
+        "{what} is not installed: run `bash .ci/install-interop.sh`"
     );
 }
 
@@ -131,12 +123,10 @@ fn echo_server() -> ServerHandle {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_client() {
-    if !require(
+    require(
         "python3 with the websockets package",
         probe("python3", &["-c", "import websockets.asyncio.client"]),
-    ) {
-        return;
-    }
+    );
     let server = echo_server();
     run_script("python3", "python_websockets.py", inet(&server).port()).await;
     let stats = server.stats();
@@ -148,12 +138,10 @@ async fn python_websockets_client() {
 /// made at test time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_client_over_tls() {
-    if !require(
+    require(
         "python3 with the websockets package",
         probe("python3", &["-c", "import websockets.asyncio.client"]),
-    ) {
-        return;
-    }
+    );
     let dir = std::env::temp_dir().join(format!("wm-wss-interop-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let c =
@@ -181,12 +169,10 @@ async fn python_websockets_client_over_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_client() {
-    if !require(
+    require(
         "node with the ws package (npm ci in tests/interop)",
         probe("node", &["-e", "require('ws')"]),
-    ) {
-        return;
-    }
+    );
     let server = echo_server();
     run_script("node", "node_ws.js", inet(&server).port()).await;
     server.shutdown().await;
@@ -255,14 +241,11 @@ impl Drop for ChatExample {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_two_tabs_chat() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !require("Debian's chromium", Path::new(&chromium).exists())
-        || !require(
-            "node with playwright-core (npm ci in tests/interop)",
-            probe("node", &["-e", "require('playwright-core')"]),
-        )
-    {
-        return;
-    }
+    require("Debian's chromium", Path::new(&chromium).exists());
+    require(
+        "node with playwright-core (npm ci in tests/interop)",
+        probe("node", &["-e", "require('playwright-core')"]),
+    );
     let chat = ChatExample::start();
     run_script("node", "chromium_chat.js", chat.port).await;
 }

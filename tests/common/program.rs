@@ -220,28 +220,16 @@ pub fn request_when_up(addr: SocketAddr, line: &str) -> String {
     }
 }
 
-/// Whether tests that need a real service may skip when it is missing
-/// (`WORKERMAN_SKIP_SERVICES=1`); otherwise they fail.
-pub fn skip_services() -> bool {
-    std::env::var("WORKERMAN_SKIP_SERVICES").as_deref() == Ok("1")
-}
-
-/// Fails the test with `why` and how to fix it, or returns `None` (the
-/// test then skips) under `WORKERMAN_SKIP_SERVICES=1`.
-pub fn service_missing<T>(why: String) -> Option<T> {
-    if skip_services() {
-        eprintln!("skipped (WORKERMAN_SKIP_SERVICES=1): {why}");
-        return None;
-    }
-    panic!(
-        "{why}. Start the services with `bash .ci/install-services.sh`, \
-         or set WORKERMAN_SKIP_SERVICES=1 to skip the tests that need them."
-    );
+/// Fails the test with `why` and how to fix it. Tests that need a real
+/// service are `#[ignore]`d without `--features interop`; with it, a
+/// missing service is a failure, never a pass.
+pub fn service_missing(why: String) -> ! {
+    panic!("{why}. Start the services with `bash .ci/install-services.sh`.");
 }
 
 /// The Redis URL to test against (`WORKERMAN_REDIS_URL`, default
 /// `redis://127.0.0.1:6379/`) once it answers PING.
-pub fn redis_url() -> Option<String> {
+pub fn redis_url() -> String {
     let url = std::env::var("WORKERMAN_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
     let hostport = url
@@ -266,7 +254,7 @@ pub fn redis_url() -> Option<String> {
         })
         .is_some();
     if reachable {
-        return Some(url);
+        return url;
     }
     service_missing(format!(
         "Redis is not reachable at {url} (PING to {hostport:?} failed; \

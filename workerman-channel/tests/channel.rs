@@ -397,16 +397,12 @@ async fn close_stops_the_client() {
 
 // ---------------------------------------------------------------------
 // The Redis backend: the same API on Redis pub/sub. These need a Redis
-// server (`.ci/install-services.sh` starts one): without one they fail
-// with a clear message, unless WORKERMAN_SKIP_SERVICES=1.
+// server (`.ci/install-services.sh` starts one) and run with
+// `--features interop` (ignored without it); an unreachable Redis then
+// fails them with a clear message.
 
-fn skip_services() -> bool {
-    std::env::var("WORKERMAN_SKIP_SERVICES").as_deref() == Ok("1")
-}
-
-/// The Redis URL to test against, or `None` when it is unreachable and
-/// WORKERMAN_SKIP_SERVICES=1 (otherwise an unreachable Redis fails).
-async fn require_redis() -> Option<String> {
+/// The Redis URL to test against, once it answers PING.
+async fn require_redis() -> String {
     let url = std::env::var("WORKERMAN_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
     let ping = async {
@@ -415,22 +411,14 @@ async fn require_redis() -> Option<String> {
         redis::cmd("PING").query_async::<String>(&mut conn).await
     };
     match tokio::time::timeout(Duration::from_secs(5), ping).await {
-        Ok(Ok(_)) => Some(url),
-        Ok(Err(e)) if skip_services() => {
-            eprintln!("skipped (WORKERMAN_SKIP_SERVICES=1): Redis at {url}: {e}");
-            None
-        }
-        Err(_) if skip_services() => {
-            eprintln!("skipped (WORKERMAN_SKIP_SERVICES=1): Redis at {url} timed out");
-            None
-        }
+        Ok(Ok(_)) => url,
         Ok(Err(e)) => panic!(
             "Redis is not reachable at {url}: {e}. Start it with `bash .ci/install-services.sh` \
-             (or set WORKERMAN_REDIS_URL), or set WORKERMAN_SKIP_SERVICES=1 to skip this test."
+             (or set WORKERMAN_REDIS_URL)."
         ),
         Err(_) => panic!(
             "Redis at {url} did not answer PING within 5 s. Start it with \
-             `bash .ci/install-services.sh`, or set WORKERMAN_SKIP_SERVICES=1 to skip this test."
+             `bash .ci/install-services.sh`."
         ),
     }
 }
@@ -441,10 +429,12 @@ fn prefix(test: &str) -> String {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs Redis: `cargo test --features interop` after .ci/install-services.sh"
+)]
 async fn redis_backend_publish_and_unsubscribe_with_the_same_api() {
-    let Some(url) = require_redis().await else {
-        return;
-    };
+    let url = require_redis().await;
     let client = |p: &str| {
         ChannelClient::builder(&url)
             .redis_prefix(p)
@@ -491,21 +481,16 @@ struct PrivateRedis {
 }
 
 impl PrivateRedis {
-    fn start(port: u16) -> Option<PrivateRedis> {
+    fn start(port: u16) -> PrivateRedis {
         let spawned = std::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(std::process::Stdio::null())
             .spawn();
         match spawned {
-            Ok(child) => Some(PrivateRedis { child }),
-            Err(e) if skip_services() => {
-                eprintln!("skipped (WORKERMAN_SKIP_SERVICES=1): cannot run redis-server: {e}");
-                None
-            }
+            Ok(child) => PrivateRedis { child },
             Err(e) => panic!(
-                "cannot run redis-server: {e}. Install it with `bash .ci/install-services.sh`, \
-                 or set WORKERMAN_SKIP_SERVICES=1 to skip this test."
+                "cannot run redis-server: {e}. Install it with `bash .ci/install-services.sh`."
             ),
         }
     }
@@ -540,11 +525,13 @@ impl Drop for PrivateRedis {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "interop"),
+    ignore = "needs Redis: `cargo test --features interop` after .ci/install-services.sh"
+)]
 async fn redis_backend_a_restarted_redis_loses_no_subscription() {
     let port = free_port();
-    let Some(first) = PrivateRedis::start(port) else {
-        return;
-    };
+    let first = PrivateRedis::start(port);
     PrivateRedis::ready(port).await;
     let url = format!("redis://127.0.0.1:{port}/");
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -561,7 +548,7 @@ async fn redis_backend_a_restarted_redis_loses_no_subscription() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     a.publish("news", "queued while down").unwrap();
-    let _second = PrivateRedis::start(port).expect("started once already");
+    let _second = PrivateRedis::start(port);
     sync(&a).await;
     assert_eq!(next(&mut rx).await, r#"a "queued while down""#);
     let b = ChannelClient::connect(&url).unwrap();

@@ -199,6 +199,9 @@ impl<S: Service> AsyncUdpConnection<S> {
             S::Protocol::client_codec(&target, self.max_package_size),
             None,
         );
+        // Listed by the `connections` command (as udp) while it lives.
+        let id = conn.id();
+        crate::registry::add(id, conn.info());
         let service = Arc::clone(&self.service);
         let handle = conn.clone();
         tokio::spawn(async move {
@@ -234,6 +237,7 @@ impl<S: Service> AsyncUdpConnection<S> {
                 }
             }
             conn.destroy();
+            crate::registry::remove(id);
             crate::connection::run_callback(
                 async { service.on_close(&conn).await },
                 "on_close",

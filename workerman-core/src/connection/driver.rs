@@ -73,10 +73,8 @@ fn create<S: Service>(
         max_send_buffer_size,
         worker,
     ));
-    let weak: std::sync::Weak<dyn crate::registry::ConnInfo> =
-        Arc::downgrade(&shared) as std::sync::Weak<dyn crate::registry::ConnInfo>;
-    crate::registry::add(id, weak);
     let conn = Connection::from_shared(shared);
+    crate::registry::add(id, conn.info());
     if paused {
         conn.pause_recv();
     }

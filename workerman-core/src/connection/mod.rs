@@ -86,6 +86,11 @@ impl<P: Protocol> Connection<P> {
         }
     }
 
+    /// A weak, type-erased view for the registry of live connections.
+    pub(crate) fn info(&self) -> std::sync::Weak<dyn crate::registry::ConnInfo> {
+        Arc::downgrade(&self.shared) as std::sync::Weak<dyn crate::registry::ConnInfo>
+    }
+
     /// Resolves once the connection is closing or closed.
     pub(crate) async fn until_closed(&self) {
         loop {

@@ -624,9 +624,18 @@ pub(crate) enum SendFailure {
 impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
     fn row(&self) -> crate::process::ConnectionRow {
         let remote = lock(&self.remote).clone();
-        let transport = match remote {
-            SocketAddress::Unix(_) => "unix",
-            _ => "tcp",
+        // The socket says what it is; an outgoing connection that is not
+        // connected yet has none and is named by its address.
+        let io = lock(&self.inner).io.upgrade();
+        let transport = match io.as_deref() {
+            Some(WriteHalf::Tcp(_)) => "tcp",
+            Some(WriteHalf::Tls(_)) => "tls",
+            Some(WriteHalf::Unix(_)) => "unix",
+            Some(WriteHalf::Udp { .. }) => "udp",
+            None => match remote {
+                SocketAddress::Unix(_) => "unix",
+                _ => "tcp",
+            },
         };
         let state = match self.state() {
             State::Connecting => "connecting",
