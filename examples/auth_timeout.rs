@@ -22,12 +22,12 @@
 //!
 //! Listens on `text://127.0.0.1:5698`; set `WORKERMAN_ADDR` to change it.
 
-#[path = "support/seconds.rs"]
-mod seconds;
+#[path = "support/env.rs"]
+mod env;
 
 use std::time::Duration;
 
-use seconds::seconds_from_env;
+use env::seconds_from_env;
 use workerman::prelude::*;
 
 /// The deadline when `AUTH_TIMEOUT_SECS` is not set.

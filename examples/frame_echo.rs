@@ -10,7 +10,11 @@
 //! ```
 //!
 //! Listens on `frame://127.0.0.1:5679`; set `WORKERMAN_ADDR` to change it
-//! (for example `WORKERMAN_ADDR=frame://0.0.0.0:7000`).
+//! (for example `WORKERMAN_ADDR=frame://0.0.0.0:7000`), and `WORKERMAN_COUNT`
+//! for the number of worker processes (default 1).
+
+#[path = "support/env.rs"]
+mod env;
 
 use workerman::prelude::*;
 
@@ -32,5 +36,8 @@ fn main() {
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "frame://127.0.0.1:5679".into());
-    Worker::new(addr, Echo).name("frame_echo").run_all()
+    Worker::new(addr, Echo)
+        .name("frame_echo")
+        .count(env::count_from_env(1))
+        .run_all()
 }

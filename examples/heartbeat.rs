@@ -24,12 +24,12 @@
 //! 100 ms), so a silent connection is closed between N and about 1.25 N
 //! seconds after its last message.
 
-#[path = "support/seconds.rs"]
-mod seconds;
+#[path = "support/env.rs"]
+mod env;
 
 use std::time::{Duration, Instant};
 
-use seconds::seconds_from_env;
+use env::seconds_from_env;
 use workerman::prelude::*;
 
 /// The longest silence allowed when `HEARTBEAT_SECS` is not set.

@@ -10,6 +10,9 @@
 //! (for example `WORKERMAN_ADDR=http://0.0.0.0:8080`), and `WORKERMAN_COUNT`
 //! for the number of worker processes (default 1).
 
+#[path = "support/env.rs"]
+mod env;
+
 use workerman::http::{Request, Response};
 use workerman::prelude::*;
 
@@ -35,12 +38,8 @@ fn main() {
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "http://127.0.0.1:2345".into());
-    let count = std::env::var("WORKERMAN_COUNT")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1);
     Worker::new(addr, Hello)
         .name("http_hello")
-        .count(count)
+        .count(env::count_from_env(1))
         .run_all()
 }

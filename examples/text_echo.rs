@@ -5,7 +5,11 @@
 //! Try: `nc 127.0.0.1 5678` and type lines.
 //!
 //! Listens on `text://127.0.0.1:5678`; set `WORKERMAN_ADDR` to change it
-//! (for example `WORKERMAN_ADDR=text://0.0.0.0:7000`).
+//! (for example `WORKERMAN_ADDR=text://0.0.0.0:7000`), and `WORKERMAN_COUNT`
+//! for the number of worker processes (default 1).
+
+#[path = "support/env.rs"]
+mod env;
 
 use workerman::prelude::*;
 
@@ -27,5 +31,8 @@ fn main() {
         )
         .init();
     let addr = std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "text://127.0.0.1:5678".into());
-    Worker::new(addr, Echo).name("text_echo").run_all()
+    Worker::new(addr, Echo)
+        .name("text_echo")
+        .count(env::count_from_env(1))
+        .run_all()
 }

@@ -9,7 +9,11 @@
 //! The `ws_client` example talks to it too.
 //!
 //! Listens on `websocket://127.0.0.1:2346`; set `WORKERMAN_ADDR` to change it
-//! (for example `WORKERMAN_ADDR=websocket://0.0.0.0:7000`).
+//! (for example `WORKERMAN_ADDR=websocket://0.0.0.0:7000`), and `WORKERMAN_COUNT`
+//! for the number of worker processes (default 1).
+
+#[path = "support/env.rs"]
+mod env;
 
 use workerman::prelude::*;
 
@@ -32,5 +36,8 @@ fn main() {
         .init();
     let addr =
         std::env::var("WORKERMAN_ADDR").unwrap_or_else(|_| "websocket://127.0.0.1:2346".into());
-    Worker::new(addr, Echo).name("websocket_echo").run_all()
+    Worker::new(addr, Echo)
+        .name("websocket_echo")
+        .count(env::count_from_env(1))
+        .run_all()
 }

@@ -982,3 +982,47 @@ fn readme_addresses_match_the_examples() {
     }
     assert!(checked >= 30, "only {checked} examples checked");
 }
+
+/// The benchmarked examples take their process count from
+/// `WORKERMAN_COUNT`, and refuse a bad one.
+#[test]
+fn benchmarked_examples_read_workerman_count() {
+    for (name, scheme) in [
+        ("text_echo", "text"),
+        ("frame_echo", "frame"),
+        ("websocket_echo", "websocket"),
+        ("http_hello", "http"),
+    ] {
+        let ex = Running::start(name, scheme, &[("WORKERMAN_COUNT", "2".into())]);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = Command::new(ex.dir.join(name))
+                .args(["status", "--json"])
+                .output()
+                .unwrap();
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let processes = status["processes"].as_array().map_or(0, Vec::len);
+            if processes == 2 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: {processes} processes, not 2"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ex.stop();
+
+        let out = Command::new(example_path(name))
+            .arg("start")
+            .env(
+                "WORKERMAN_ADDR",
+                format!("{scheme}://127.0.0.1:{}", free_port()),
+            )
+            .env("WORKERMAN_COUNT", "zero")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("WORKERMAN_COUNT"));
+    }
+}
