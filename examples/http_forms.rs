@@ -8,7 +8,7 @@
 //! `curl -c jar -b jar -F name=Ann -F upload=@Cargo.toml http://127.0.0.1:2349/submit`.
 //!
 //! Listens on `http://127.0.0.1:2349`; set `WORKERMAN_ADDR` to change it.
-//! Sessions are files in `workerman-sessions` under the system temporary
+//! Sessions are files in `workerman-sessions-<uid>` under the system temporary
 //! folder (shared by all worker processes); uploads are limited by the
 //! worker's `max_package_size` (8 MiB here).
 

@@ -137,14 +137,23 @@ impl FileStore {
         Ok(FileStore { dir })
     }
 
-    /// A store in `workerman-sessions` under the system temporary folder
-    /// (PHP's default `session.save_path` is the temporary folder).
+    /// A store in `workerman-sessions-<uid>` under the system temporary
+    /// folder (PHP's default `session.save_path` is the temporary folder).
+    ///
+    /// The temporary folder is shared by every user of the machine, so the
+    /// folder is per user and must be this user's own and closed to others
+    /// (mode 0700): one that someone else made there is refused rather
+    /// than trusted with session data.
     ///
     /// # Errors
     ///
-    /// When the folder cannot be created.
+    /// When the folder cannot be created, or exists but belongs to another
+    /// user or is open to others (`PermissionDenied`, naming the folder).
     pub fn in_temp_dir() -> std::io::Result<Self> {
-        FileStore::new(std::env::temp_dir().join("workerman-sessions"))
+        let uid = nix::unistd::geteuid().as_raw();
+        let store = FileStore::new(std::env::temp_dir().join(format!("workerman-sessions-{uid}")))?;
+        private_to(&store.dir, uid)?;
+        Ok(store)
     }
 
     /// The folder.
@@ -155,6 +164,24 @@ impl FileStore {
     fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("session_{id}"))
     }
+}
+
+/// Fails unless `dir` is a folder (not a link) of user `uid` that no one
+/// else may enter.
+fn private_to(dir: &Path, uid: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0 {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        format!(
+            "{} is not a folder of user {uid} closed to others (mode 0700); \
+             remove it or use FileStore::new with another folder",
+            dir.display()
+        ),
+    ))
 }
 
 fn expired(modified: std::io::Result<SystemTime>, lifetime: Duration) -> bool {
@@ -241,5 +268,40 @@ impl SessionStore for FileStore {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_temp_dir_store_is_private_to_its_user() {
+        let store = FileStore::in_temp_dir().expect("own folder");
+        let uid = nix::unistd::geteuid().as_raw();
+        assert!(store.dir().ends_with(format!("workerman-sessions-{uid}")));
+        private_to(store.dir(), uid).expect("mode 0700, ours");
+    }
+
+    #[test]
+    fn a_folder_of_another_user_or_open_to_others_is_refused() {
+        let base = std::env::temp_dir().join(format!("wm-private-{}", std::process::id()));
+        let dir = base.join("s");
+        FileStore::new(&dir).unwrap();
+        let uid = nix::unistd::geteuid().as_raw();
+        private_to(&dir, uid).unwrap();
+        let other = private_to(&dir, uid.wrapping_add(1)).unwrap_err();
+        assert_eq!(other.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(other.to_string().contains("wm-private"), "{other}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let open = private_to(&dir, uid).unwrap_err();
+        assert_eq!(open.kind(), std::io::ErrorKind::PermissionDenied);
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(private_to(&link, uid).is_err(), "a link is not trusted");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
