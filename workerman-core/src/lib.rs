@@ -50,6 +50,9 @@
 //!   close (Workerman drops it).
 //! * A graceful close sends FIN, then reads and discards for up to one
 //!   second so late peer bytes cannot turn the close into a reset.
+//! * Replies to packages read together (a pipelining client) leave in one
+//!   `writev` when the batch has been handled, not one write each; those
+//!   sends return `Queued`. See [`Connection::send`].
 //! * `frame://` rejects a header smaller than 4 (Workerman stalls on 0).
 //! * IPv6 peer addresses come without brackets.
 //! * Outgoing connections have a connect timeout (10 s by default).

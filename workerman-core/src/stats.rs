@@ -84,6 +84,7 @@ pub(crate) struct ConnCounters {
     pub(crate) bytes_read: AtomicU64,
     pub(crate) bytes_written: AtomicU64,
     pub(crate) messages: AtomicU64,
+    pub(crate) writes: AtomicU64,
 }
 
 /// A copy of one connection's counters.
@@ -94,6 +95,10 @@ pub struct ConnectionStats {
     pub bytes_read: u64,
     /// Bytes written to the peer.
     pub bytes_written: u64,
+    /// Writes that sent bytes (system calls; for TLS, batches handed to
+    /// rustls). Replies to packages read together leave in one write, so
+    /// under pipelined load this grows more slowly than `messages`.
+    pub writes: u64,
     /// Packages received.
     pub messages: u64,
     /// Bytes queued in the application send buffer now.

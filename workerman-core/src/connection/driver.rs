@@ -410,8 +410,13 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
             shared.wake_reader.notified().await;
             continue;
         }
-        if !buf.is_empty() && !deliver(svc, conn, &mut buf).await {
-            return;
+        if !buf.is_empty() {
+            let go_on = deliver(svc, conn, &mut buf).await;
+            // The batch ends: what its handlers sent leaves in one write.
+            shared.uncork();
+            if !go_on {
+                return;
+            }
         }
         if shared.state() != State::Established || shared.paused.load(Ordering::Acquire) {
             continue;
@@ -552,14 +557,17 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
             // The protocol has finished (its own close handshake): deliver
             // what this call decoded, then close after flushing.
             if let Ok(Some(msg)) = decoded {
-                deliver_one(svc, conn, msg).await;
+                deliver_one(svc, conn, msg, false).await;
             }
             conn.close(None);
             return false;
         }
         match decoded {
             Ok(Some(msg)) => {
-                if !deliver_one(svc, conn, msg).await {
+                // More bytes already read: replies wait for the batch's
+                // single write (the last package's reply joins them).
+                let more = !buf.is_empty();
+                if !deliver_one(svc, conn, msg, more).await {
                     return false;
                 }
             }
@@ -587,10 +595,17 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
 
 /// Counts one package and hands it to `on_message` (or the pipe). Returns
 /// false when the handler panicked (the connection is destroyed).
+///
+/// `cork`: hold the handler's sends for the batch's single write. Whenever
+/// the handler awaits something that is not ready, the held replies are
+/// written first and sends are no longer held until it runs again: no
+/// reply waits for a later await, and other tasks' sends meanwhile write
+/// directly.
 async fn deliver_one<S: Service>(
     svc: &S,
     conn: &Connection<S::Protocol>,
     msg: <S::Protocol as Protocol>::Inbound,
+    cork: bool,
 ) -> bool {
     let shared = &*conn.shared;
     shared.counters.messages.fetch_add(1, Ordering::Relaxed);
@@ -605,13 +620,18 @@ async fn deliver_one<S: Service>(
     match pipe {
         Some(pipe) => (pipe.forward)(msg),
         None => {
-            if !guard(
-                async { svc.on_message(conn, msg).await },
-                "on_message",
-                stats(shared),
-            )
-            .await
-            {
+            // Built inside the guard (at the first poll), so a panic while
+            // the callback creates its future is caught too.
+            let mut handler = std::pin::pin!(async { svc.on_message(conn, msg).await });
+            let corked = std::future::poll_fn(|cx| {
+                shared.set_corked(cork);
+                let poll = handler.as_mut().poll(cx);
+                if poll.is_pending() {
+                    shared.uncork();
+                }
+                poll
+            });
+            if !guard(corked, "on_message", stats(shared)).await {
                 conn.destroy();
                 return false;
             }

@@ -175,6 +175,20 @@ impl<P: Protocol> Connection<P> {
     ///
     /// None of these is a delivery acknowledgement from the peer.
     ///
+    /// **Batched replies** (where this differs from Workerman): when the
+    /// connection reads several packages at once (a client that pipelines),
+    /// the replies its handlers send while those packages are delivered are
+    /// held and leave together in one `writev` when the last of them has
+    /// been handled, instead of one write each. Such a send returns
+    /// `Ok(SendStatus::Queued)` (honestly: the bytes are in the buffer), is
+    /// never refused for it (held replies are written before they would
+    /// reach `max_send_buffer_size`), and fires no `on_buffer_drain` when
+    /// the batch leaves at once. A reply never waits for a later await:
+    /// whenever the handler awaits something that is not ready, what it
+    /// held is written first, and sends from other tasks (a broadcast, a
+    /// timer) write directly as before. A package read on its own is
+    /// answered exactly as in Workerman (`Written` when the socket took it).
+    ///
     /// `send` never blocks and never waits: it is the same from a callback,
     /// another task or another thread.
     pub fn send(&self, msg: impl Into<P::Outbound>) -> Result<SendStatus, SendError> {
@@ -366,6 +380,7 @@ impl<P: Protocol> Connection<P> {
         ConnectionStats {
             bytes_read: c.bytes_read.load(Ordering::Relaxed),
             bytes_written: c.bytes_written.load(Ordering::Relaxed),
+            writes: c.writes.load(Ordering::Relaxed),
             messages: c.messages.load(Ordering::Relaxed),
             send_queue_bytes: self.send_queue_bytes(),
         }

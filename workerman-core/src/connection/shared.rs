@@ -21,6 +21,9 @@ use crate::SocketAddress;
 /// The largest encode buffer kept for reuse between sends; larger ones are
 /// freed, so an idle connection holds little memory.
 const SCRATCH_KEEP: usize = 2048;
+/// The block the replies of one batch are encoded into, one after another
+/// (each split off as it is queued), so a batch costs one allocation.
+const CORK_BLOCK: usize = 4096;
 
 /// Where a connection is in its life. Accepted connections start
 /// `Established`, outgoing ones `Connecting` (sends are queued until the
@@ -67,6 +70,15 @@ pub(crate) struct Inner<P: Protocol> {
     scratch: BytesMut,
     queue: VecDeque<Bytes>,
     queued: usize,
+    /// How many of the `queued` bytes (at the back of the queue) are only
+    /// held for a batched write (corked, or queued behind corked ones) and
+    /// have not waited for the socket. Equal to `queued` when the whole
+    /// queue is such replies: then ending the batch writes them at once
+    /// and no `on_buffer_drain` follows.
+    held: usize,
+    /// `scratch` is a batch's [`CORK_BLOCK`], shared with held replies:
+    /// dropped when the batch ends, so an idle connection keeps none.
+    batch_block: bool,
     /// Above the limit since the last `BufferFull` (reset below the limit),
     /// so `on_buffer_full` fires once per crossing.
     full: bool,
@@ -121,6 +133,11 @@ pub(crate) struct Shared<P: Protocol> {
     pub(crate) read_eof: AtomicBool,
     pub(crate) end_requested: AtomicBool,
     pub(crate) write_shut: AtomicBool,
+    /// Set by the connection's own task while it delivers a package that
+    /// was read together with more: sends queue instead of writing, and
+    /// the task writes them all in one `writev` when the batch ends or the
+    /// handler awaits (see [`uncork`](Shared::uncork)).
+    corked: AtomicBool,
 }
 
 /// What a successful `send` did: Workerman's `true` and `null` results.
@@ -177,6 +194,8 @@ impl<P: Protocol> Shared<P> {
                 scratch: BytesMut::new(),
                 queue: VecDeque::new(),
                 queued: 0,
+                held: 0,
+                batch_block: false,
                 full: false,
                 events: VecDeque::new(),
                 pipe_sources: Vec::new(),
@@ -196,6 +215,7 @@ impl<P: Protocol> Shared<P> {
             read_eof: AtomicBool::new(false),
             end_requested: AtomicBool::new(false),
             write_shut: AtomicBool::new(false),
+            corked: AtomicBool::new(false),
         }
     }
 
@@ -250,6 +270,7 @@ impl<P: Protocol> Shared<P> {
         inner.scratch = BytesMut::new();
         inner.queue.clear();
         inner.queued = 0;
+        inner.held = 0;
         inner.full = false;
         inner.events.clear();
         for flag in [&self.read_eof, &self.end_requested, &self.write_shut] {
@@ -277,10 +298,12 @@ impl<P: Protocol> Shared<P> {
         }
     }
 
+    /// Counts one write of `n` bytes.
     pub(crate) fn add_written(&self, n: usize) {
         self.counters
             .bytes_written
             .fetch_add(n as u64, Ordering::Relaxed);
+        self.counters.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(w) = &self.worker {
             w.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
         }
@@ -321,7 +344,17 @@ impl<P: Protocol> Shared<P> {
             self.push_event(&mut inner, Event::SendRefused { count: 1 });
             return Err(SendFailure::Refused(Refused::Full));
         }
-        let Inner { codec, scratch, .. } = &mut *inner;
+        let Inner {
+            codec,
+            scratch,
+            batch_block,
+            ..
+        } = &mut *inner;
+        if !*batch_block && self.corked.load(Ordering::Relaxed) {
+            // One block for the replies of a batch (see write_or_queue).
+            scratch.reserve(CORK_BLOCK);
+            *batch_block = true;
+        }
         encode(codec, scratch).map_err(SendFailure::Encode)?;
         let close = P::should_close(&inner.codec);
         let status = self.write_or_queue(inner, true);
@@ -404,13 +437,33 @@ impl<P: Protocol> Shared<P> {
         mut inner: std::sync::MutexGuard<'_, Inner<P>>,
         limited: bool,
     ) -> Result<SendStatus, SendFailure> {
+        if inner.scratch.is_empty() {
+            return Ok(SendStatus::Written);
+        }
+        if self.corked.load(Ordering::Relaxed) {
+            let max = self.max_send_buffer.load(Ordering::Relaxed);
+            let len = inner.scratch.len();
+            if inner.queued + len < max && self.state() != State::Closed {
+                // Held for the batch's single write; stays below the
+                // limit, so corking alone never refuses a send. Split off,
+                // so the replies of a batch share `scratch`'s block.
+                let data = inner.scratch.split().freeze();
+                inner.queued += len;
+                inner.held += len;
+                inner.queue.push_back(data);
+                return Ok(SendStatus::Queued);
+            }
+            // Past the limit: write what is held now, then go on as usual.
+            if let Some(io) = inner.io.upgrade().filter(|io| !io.is_tls()) {
+                if let Err(e) = self.flush_locked(&mut inner, &io) {
+                    tracing::trace!(error = %e, "write of held replies failed");
+                    self.wake_writer.notify_one();
+                }
+            }
+        }
         // Take the whole buffer: a split would leave `scratch` holding the
         // allocation, so an idle connection would keep its largest message.
         let mut data = std::mem::take(&mut inner.scratch);
-        if data.is_empty() {
-            inner.scratch = data;
-            return Ok(SendStatus::Written);
-        }
         let io = inner.io.upgrade();
         if let (true, Some(io)) = (inner.queue.is_empty(), io) {
             match io.try_write(&data) {
@@ -453,6 +506,10 @@ impl<P: Protocol> Shared<P> {
         } else if self.state() == State::Closed {
             return Err(SendFailure::Refused(Refused::Closed));
         }
+        if inner.held == inner.queued && inner.queued > 0 {
+            // Behind held replies only: it leaves with them.
+            inner.held += data.len();
+        }
         inner.queued += data.len();
         inner.queue.push_back(data.freeze());
         let max = self.max_send_buffer.load(Ordering::Relaxed);
@@ -472,6 +529,19 @@ impl<P: Protocol> Shared<P> {
     /// lock so a concurrent direct write in `send_with` cannot interleave.
     pub(crate) fn flush(&self, io: &WriteHalf) -> Flush {
         let mut inner = lock(&self.inner);
+        // Only replies held for a batch, none of which waited for the
+        // socket nor filled the buffer: writing them is no "drain".
+        let quiet = inner.held == inner.queued && !inner.full;
+        match self.flush_locked(&mut inner, io) {
+            Ok(wrote_any) => self.after_write(&mut inner, wrote_any && !quiet),
+            Err(e) => Flush::Failed(e),
+        }
+    }
+
+    /// The write loop of [`flush`](Shared::flush): `writev`s of up to 64
+    /// queued buffers until the queue is empty or the socket would block.
+    /// Returns whether anything was written.
+    fn flush_locked(&self, inner: &mut Inner<P>, io: &WriteHalf) -> io::Result<bool> {
         let mut wrote_any = false;
         while !inner.queue.is_empty() {
             let mut slices = [IoSlice::new(&[]); 64];
@@ -482,9 +552,7 @@ impl<P: Protocol> Shared<P> {
                 .map(|(b, s)| *s = IoSlice::new(b))
                 .count();
             match io.try_write_vectored(&slices[..n]) {
-                Ok(0) => {
-                    return Flush::Failed(io::ErrorKind::WriteZero.into());
-                }
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(mut written) => {
                     wrote_any = true;
                     inner.queued -= written;
@@ -502,10 +570,63 @@ impl<P: Protocol> Shared<P> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Flush::Failed(e),
+                Err(e) => return Err(e),
             }
         }
-        self.after_write(&mut inner, wrote_any)
+        // Held bytes are at the back: what was written came off the front.
+        inner.held = inner.held.min(inner.queued);
+        Ok(wrote_any)
+    }
+
+    /// Holds (true) or stops holding (false) this task's sends for one
+    /// batched write.
+    pub(crate) fn set_corked(&self, corked: bool) {
+        self.corked.store(corked, Ordering::Relaxed);
+    }
+
+    /// Ends a batch: stops holding sends and writes what was held, in one
+    /// `writev` when the socket takes it all. What the socket does not
+    /// take now goes to the writer half, which writes it when the socket
+    /// is writable (and then `on_buffer_drain` fires, as for any send that
+    /// had to wait for the socket; held replies that leave at once fire
+    /// nothing). A failure is left to the writer half too, which meets it
+    /// on its next write and closes the connection.
+    pub(crate) fn uncork(&self) {
+        self.corked.store(false, Ordering::Relaxed);
+        let mut inner = lock(&self.inner);
+        if std::mem::take(&mut inner.batch_block) {
+            // The rest of the batch's block: an idle connection keeps none.
+            inner.scratch = BytesMut::new();
+        }
+        if inner.queue.is_empty() {
+            return;
+        }
+        let io = inner.io.upgrade();
+        let direct = inner.held == inner.queued && self.state() != State::Closed;
+        match io {
+            Some(io) if direct && !io.is_tls() => match self.flush_locked(&mut inner, &io) {
+                Ok(wrote_any) => {
+                    if inner.queue.is_empty() {
+                        // A send behind the held replies may have filled
+                        // the buffer: then this is a drain like any other.
+                        let full = inner.full;
+                        self.after_write(&mut inner, wrote_any && full);
+                    } else {
+                        // The rest waits for the socket like any send.
+                        inner.held = 0;
+                        self.wake_writer.notify_one();
+                    }
+                }
+                Err(e) => {
+                    tracing::trace!(error = %e, "write of held replies failed");
+                    self.wake_writer.notify_one();
+                }
+            },
+            _ => {
+                inner.held = 0;
+                self.wake_writer.notify_one();
+            }
+        }
     }
 
     /// After writing: below the limit again, room for waiters, and when
@@ -583,6 +704,7 @@ impl<P: Protocol> Shared<P> {
         let mut inner = lock(&self.inner);
         inner.queue.clear();
         inner.queued = 0;
+        inner.held = 0;
     }
 
     pub(crate) fn add_pipe_source(&self, source: Weak<dyn RecvControl>) {
