@@ -138,6 +138,9 @@ pub(crate) struct Shared<P: Protocol> {
     /// the task writes them all in one `writev` when the batch ends or the
     /// handler awaits (see [`uncork`](Shared::uncork)).
     corked: AtomicBool,
+    /// Sends were held since the last [`uncork`](Shared::uncork): only
+    /// then has it anything to write (a package read alone costs no lock).
+    corked_since: AtomicBool,
 }
 
 /// What a successful `send` did: Workerman's `true` and `null` results.
@@ -216,6 +219,7 @@ impl<P: Protocol> Shared<P> {
             end_requested: AtomicBool::new(false),
             write_shut: AtomicBool::new(false),
             corked: AtomicBool::new(false),
+            corked_since: AtomicBool::new(false),
         }
     }
 
@@ -582,6 +586,9 @@ impl<P: Protocol> Shared<P> {
     /// batched write.
     pub(crate) fn set_corked(&self, corked: bool) {
         self.corked.store(corked, Ordering::Relaxed);
+        if corked {
+            self.corked_since.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Ends a batch: stops holding sends and writes what was held, in one
@@ -593,6 +600,9 @@ impl<P: Protocol> Shared<P> {
     /// on its next write and closes the connection.
     pub(crate) fn uncork(&self) {
         self.corked.store(false, Ordering::Relaxed);
+        if !self.corked_since.swap(false, Ordering::Relaxed) {
+            return;
+        }
         let mut inner = lock(&self.inner);
         if std::mem::take(&mut inner.batch_block) {
             // The rest of the batch's block: an idle connection keeps none.
