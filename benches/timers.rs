@@ -68,55 +68,78 @@ fn rss() -> u64 {
 }
 
 /// RSS growth per live timer once `n` have been started and have each been
-/// polled once (so every one is armed), for the two ways.
+/// polled once (so every one is armed), measured in a fresh process (this
+/// program re-executed with `TIMERS_CHILD`), so no heap left over from an
+/// earlier measurement hides the growth.
 fn live_memory(n: usize) {
-    // `start` returns what must stay alive while the memory is measured.
-    let per = |what: &str, start: &dyn Fn(&tokio::runtime::Runtime) -> Box<dyn std::any::Any>| {
-        let rt = runtime();
-        rt.block_on(tokio::task::yield_now());
-        let before = rss();
-        let keep = start(&rt);
-        // Let every task run to its first await (arming its timer).
-        rt.block_on(async {
-            for _ in 0..4 {
-                tokio::task::yield_now().await;
-            }
-        });
-        let grown = rss().saturating_sub(before);
-        let each = grown as f64 / n as f64;
-        println!(
-            "{what:<44} {n} live timers: {each:.0} bytes each (RSS +{} KiB)",
-            grown / 1024
+    for way in ["workerman", "tokio"] {
+        let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .env("TIMERS_CHILD", way)
+            .env("TIMERS_LIVE", n.to_string())
+            .output()
+            .expect("child runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        drop(keep);
-        drop(rt);
-    };
-    per("workerman Timer::add", &|rt| {
-        let _g = rt.enter();
-        for _ in 0..n {
-            Timer::add(FAR, || {}).expect("added");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+/// The child's part of [`live_memory`]: one way, `n` timers.
+fn measure(way: &str, n: usize) {
+    let rt = runtime();
+    let _guard = rt.enter();
+    rt.block_on(tokio::task::yield_now());
+    let before = rss();
+    let (what, keep): (&str, Box<dyn std::any::Any>) = match way {
+        "workerman" => {
+            for _ in 0..n {
+                Timer::add(FAR, || {}).expect("added");
+            }
+            assert_eq!(Timer::count(), n);
+            ("workerman Timer::add", Box::new(()))
         }
-        assert_eq!(Timer::count(), n);
-        Box::new(())
-    });
-    per("tokio spawn(interval) (abort handles kept)", &|rt| {
-        let _g = rt.enter();
-        let handles: Vec<_> = (0..n)
-            .map(|_| {
-                tokio::spawn(async {
-                    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + FAR, FAR);
-                    loop {
-                        tick.tick().await;
-                    }
+        _ => {
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    tokio::spawn(async {
+                        let mut tick =
+                            tokio::time::interval_at(tokio::time::Instant::now() + FAR, FAR);
+                        loop {
+                            tick.tick().await;
+                        }
+                    })
+                    .abort_handle()
                 })
-                .abort_handle()
-            })
-            .collect();
-        Box::new(handles)
+                .collect();
+            (
+                "tokio spawn(interval), abort handles kept",
+                Box::new(handles),
+            )
+        }
+    };
+    // Let every task run to its first await (arming its timer).
+    rt.block_on(async {
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
     });
+    let grown = rss().saturating_sub(before);
+    println!(
+        "{what:<44} {n} live timers: {:.0} bytes each (RSS +{} KiB)",
+        grown as f64 / n as f64,
+        grown / 1024
+    );
+    drop(keep);
 }
 
 fn main() {
+    if let Ok(way) = std::env::var("TIMERS_CHILD") {
+        measure(&way, common::env_parse("TIMERS_LIVE").unwrap_or(100_000));
+        return;
+    }
     let mut c = Criterion::default()
         .measurement_time(Duration::from_secs(3))
         .without_plots()
