@@ -64,10 +64,11 @@ fn sh_blocks(text: &str) -> Vec<Block> {
     blocks
 }
 
-/// Fails the test, naming the install script, unless `program` is on PATH.
+/// Fails the test, naming the install script, unless `program` is on PATH
+/// and executable (`command -v` alone also reports a file that is not).
 fn require(program: &str, file: &Path) {
     let found = Command::new("bash")
-        .args(["-c", &format!("command -v {program}")])
+        .args(["-c", &format!("p=$(command -v {program}) && [ -x \"$p\" ]")])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
