@@ -7,8 +7,9 @@
 //!   the service of `examples/text_echo.rs` (one thread, current-thread
 //!   runtime), and
 //! * `plain`: a hand-written tokio echo server with the same behaviour (one
-//!   thread, current-thread runtime, `BufReader::read_until` + `write_all`,
-//!   TCP_NODELAY).
+//!   thread, current-thread runtime, `BufReader::read_until` into a
+//!   `BufWriter` flushed whenever no more input is buffered, so pipelined
+//!   lines are answered in one write; TCP_NODELAY).
 //!
 //! The targets run back to back, interleaved (plain, framework, plain,
 //! framework, ...), and the best round of each is reported with msgs/s,
@@ -23,7 +24,11 @@
 //! * `ECHO_ROUNDS` rounds per target (default 2);
 //! * `ECHO_TARGET` `framework`, `plain` or `both` (default);
 //! * `ECHO_CLIENT_THREADS` load generator worker threads (default 1: a
-//!   current-thread runtime on the main thread).
+//!   current-thread runtime on the main thread);
+//! * `ECHO_DEPTH` lines in flight per connection (default 1): each client
+//!   writes that many lines at once and awaits all their echoes, as a
+//!   pipelining client does (`ECHO_DEPTH=16`: the TechEmpower-style
+//!   figure). Latency is then per round trip of a batch.
 //!
 //! Without `--bench` on the command line (for example under
 //! `cargo test --benches`) it makes one short smoke round per target.
@@ -35,7 +40,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use workerman::prelude::*;
 
@@ -88,6 +93,8 @@ struct Config {
     rounds: usize,
     targets: Vec<Target>,
     client_threads: usize,
+    /// Lines in flight per connection.
+    depth: usize,
     /// `--bench` was passed (cargo bench); otherwise a smoke run.
     bench_mode: bool,
 }
@@ -118,6 +125,7 @@ impl Config {
             rounds: env_parse("ECHO_ROUNDS").unwrap_or(rounds_default).max(1),
             targets,
             client_threads: env_parse("ECHO_CLIENT_THREADS").unwrap_or(1usize).max(1),
+            depth: env_parse("ECHO_DEPTH").unwrap_or(1usize).clamp(1, 1024),
             bench_mode,
         }
     }
@@ -213,7 +221,9 @@ fn plain_server(
                 };
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    let mut reader = BufReader::new(stream);
+                    let (r, w) = stream.into_split();
+                    let mut reader = BufReader::new(r);
+                    let mut writer = BufWriter::new(w);
                     let mut line = Vec::with_capacity(64);
                     loop {
                         line.clear();
@@ -226,7 +236,11 @@ fn plain_server(
                         if line.last() != Some(&b'\n') {
                             return;
                         }
-                        if reader.get_mut().write_all(&line).await.is_err() {
+                        if writer.write_all(&line).await.is_err() {
+                            return;
+                        }
+                        // Flush once the lines read together are answered.
+                        if reader.buffer().is_empty() && writer.flush().await.is_err() {
                             return;
                         }
                     }
@@ -267,18 +281,19 @@ struct ConnResult {
     latencies: Vec<u32>,
 }
 
-/// One connection: send a line, read its echo, check it, repeat until
-/// `end`; count and time the round trips that lie wholly in
-/// `[start, end]`.
+/// One connection: send `depth` lines in one write, read their echoes,
+/// check them, repeat until `end`; count and time the round trips that lie
+/// wholly in `[start, end]` (each counts `depth` messages).
 async fn client_loop(
     mut stream: TcpStream,
     id: usize,
+    depth: usize,
     start: Instant,
     end: Instant,
 ) -> std::io::Result<ConnResult> {
-    let mut msg = [0u8; LINE + 1];
-    msg[LINE] = b'\n';
-    let mut echo = [0u8; LINE + 1];
+    const MSG: usize = LINE + 1;
+    let mut msgs = vec![b'\n'; MSG * depth];
+    let mut echo = vec![0u8; MSG * depth];
     let mut seq: u64 = 0;
     let mut result = ConnResult {
         messages: 0,
@@ -289,26 +304,28 @@ async fn client_loop(
         if t0 >= end {
             return Ok(result);
         }
-        write!(&mut msg[..LINE], "{id:08x}{seq:024x}").expect("32 hex digits fit");
-        stream.write_all(&msg).await?;
+        for m in msgs.chunks_mut(MSG) {
+            write!(&mut m[..LINE], "{id:08x}{seq:024x}").expect("32 hex digits fit");
+            seq += 1;
+        }
+        stream.write_all(&msgs).await?;
         stream.read_exact(&mut echo).await?;
         let t1 = Instant::now();
-        if echo != msg {
+        if echo != msgs {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
                     "connection {id}: sent {:?}, got back {:?}",
-                    String::from_utf8_lossy(&msg),
+                    String::from_utf8_lossy(&msgs),
                     String::from_utf8_lossy(&echo)
                 ),
             ));
         }
         if t0 >= start && t1 <= end {
-            result.messages += 1;
+            result.messages += depth as u64;
             let ns = (t1 - t0).as_nanos();
             result.latencies.push(u32::try_from(ns).unwrap_or(u32::MAX));
         }
-        seq += 1;
     }
 }
 
@@ -366,7 +383,7 @@ async fn run_load(cfg: &Config, target: Target, addr: SocketAddr) -> Result<Roun
     let tasks: Vec<_> = streams
         .into_iter()
         .enumerate()
-        .map(|(id, s)| tokio::spawn(client_loop(s, id, start, end)))
+        .map(|(id, s)| tokio::spawn(client_loop(s, id, cfg.depth, start, end)))
         .collect();
     let deadline = end + Duration::from_secs(10);
     let mut messages = 0u64;
@@ -465,9 +482,10 @@ fn main() {
         );
     }
     println!(
-        "echo_load: {} connections, {}-byte lines ({} + LF), {:.1} s warm-up + {:.1} s measured, \
-         {} round(s) per target, interleaved",
+        "echo_load: {} connections, {} line(s) in flight each, {}-byte lines ({} + LF), \
+         {:.1} s warm-up + {:.1} s measured, {} round(s) per target, interleaved",
         cfg.conns,
+        cfg.depth,
         LINE + 1,
         LINE,
         cfg.warmup.as_secs_f64(),
