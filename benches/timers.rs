@@ -56,7 +56,8 @@ fn add_del(c: &mut Criterion) {
     rt.block_on(tokio::task::yield_now());
 }
 
-/// Resident set size of this process, in bytes.
+/// Resident set size of this process, in bytes (pages of the system's
+/// size).
 fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
@@ -64,7 +65,11 @@ fn rss() -> u64 {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    pages * 4096
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map_or(4096, |p| p as u64);
+    pages * page
 }
 
 /// RSS growth per live timer once `n` have been started and have each been

@@ -57,15 +57,26 @@ fn connections_json(dir: &std::path::Path, name: &str) -> Vec<serde_json::Value>
 }
 
 impl Running {
-    fn start(name: &str, scheme: &str, extra_env: &[(&str, String)]) -> Running {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("wm-ex-{}-{name}-{port}", std::process::id()));
+    /// Copies the example `name` into a directory of its own and runs
+    /// `<name> start` there with `WORKERMAN_ADDR=address`, without waiting
+    /// for it to listen. `addr` is where a TCP or UDP client reaches it.
+    fn launch(
+        name: &str,
+        address: &str,
+        addr: SocketAddr,
+        extra_env: &[(&str, String)],
+    ) -> Running {
+        let dir = std::env::temp_dir().join(format!(
+            "wm-ex-{}-{name}-{}",
+            std::process::id(),
+            addr.port()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let bin = dir.join(name);
         std::fs::copy(example_path(name), &bin).unwrap();
         let mut cmd = Command::new(&bin);
         cmd.arg("start")
-            .env("WORKERMAN_ADDR", format!("{scheme}://127.0.0.1:{port}"))
+            .env("WORKERMAN_ADDR", address)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null());
@@ -73,13 +84,21 @@ impl Running {
             cmd.env(k, v);
         }
         let child = spawn_retrying(&mut cmd);
+        Running { child, addr, dir }
+    }
+
+    /// [`launch`](Running::launch) on a free TCP port with `scheme`, then
+    /// waits until it accepts connections.
+    fn start(name: &str, scheme: &str, extra_env: &[(&str, String)]) -> Running {
+        let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let running = Running::launch(name, &format!("{scheme}://{addr}"), addr, extra_env);
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(addr).is_err() {
             assert!(Instant::now() < deadline, "{name} did not start listening");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Running { child, addr, dir }
+        running
     }
 
     /// SIGTERM, then the process must exit 0 within WAIT.
@@ -261,23 +280,8 @@ fn spawn_retrying(cmd: &mut Command) -> std::process::Child {
 #[test]
 fn udp_echo_as_processes() {
     // Two worker processes share the master's UDP socket (fd passing).
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("wm-ex-{}-udp-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("udp_echo");
-    std::fs::copy(example_path("udp_echo"), &bin).unwrap();
-    let mut cmd = Command::new(&bin);
-    cmd.arg("start")
-        .env("WORKERMAN_ADDR", format!("udp://127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let child = spawn_retrying(&mut cmd);
-    let ex = Running {
-        child,
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        dir,
-    };
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let ex = Running::launch("udp_echo", &format!("udp://{addr}"), addr, &[]);
     let c = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     c.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -626,16 +630,20 @@ async fn push_from_outside() {
     ex.stop();
 }
 
+/// Starts a TLS example with its self-signed certificate written to a
+/// folder of this test's own (`CERT_DIR`, named by `test`); returns it and
+/// the folder.
+fn start_with_certs(name: &str, scheme: &str, test: &str) -> (Running, PathBuf) {
+    let certs = std::env::temp_dir().join(format!("wm-certs-{}-{test}", std::process::id()));
+    let ex = Running::start(name, scheme, &[("CERT_DIR", certs.display().to_string())]);
+    (ex, certs)
+}
+
 /// HTTPS with a TLS client nobody here wrote (rustls), the certificate
 /// checked against the one the example wrote at start.
 #[tokio::test]
 async fn https_hello() {
-    let certs = std::env::temp_dir().join(format!("wm-https-rs-{}", std::process::id()));
-    let ex = Running::start(
-        "https_hello",
-        "http",
-        &[("CERT_DIR", certs.display().to_string())],
-    );
+    let (ex, certs) = start_with_certs("https_hello", "http", "https_hello");
     let reply = tls_exchange(
         ex.addr,
         &certs.join("cert.pem"),
@@ -691,12 +699,7 @@ async fn tls_exchange(
     ignore = "needs curl: `cargo test --features interop` after .ci/install-tools.sh"
 )]
 fn https_hello_with_curl() {
-    let certs = std::env::temp_dir().join(format!("wm-https-{}", std::process::id()));
-    let ex = Running::start(
-        "https_hello",
-        "http",
-        &[("CERT_DIR", certs.display().to_string())],
-    );
+    let (ex, certs) = start_with_certs("https_hello", "http", "https_hello_with_curl");
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "10", "--cacert"])
         .arg(certs.join("cert.pem"))
@@ -865,12 +868,7 @@ async fn tcp_client_reconnects_after_the_server_restarts() {
 
 #[tokio::test]
 async fn text_echo_tls() {
-    let certs = std::env::temp_dir().join(format!("wm-text-tls-{}", std::process::id()));
-    let ex = Running::start(
-        "text_echo_tls",
-        "text",
-        &[("CERT_DIR", certs.display().to_string())],
-    );
+    let (ex, certs) = start_with_certs("text_echo_tls", "text", "text_echo_tls");
     let reply = tls_exchange(
         ex.addr,
         &certs.join("cert.pem"),
@@ -912,23 +910,17 @@ async fn text_echo_tls() {
 /// `connections` names a Unix socket connection's transport `unix`.
 #[test]
 fn connections_name_unix_sockets() {
-    let dir = std::env::temp_dir().join(format!("wm-ex-{}-unix", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("text_echo");
-    std::fs::copy(example_path("text_echo"), &bin).unwrap();
-    let path = dir.join("echo.sock");
-    let mut cmd = Command::new(&bin);
-    cmd.arg("start")
-        .env("WORKERMAN_ADDR", format!("text://{}", path.display()))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let child = spawn_retrying(&mut cmd);
-    let ex = Running {
-        child,
-        addr: "127.0.0.1:9".parse().unwrap(),
-        dir: dir.clone(),
-    };
+    let port = free_port(); // only names the example's directory
+    let sock_dir = std::env::temp_dir().join(format!("wm-unix-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&sock_dir).unwrap();
+    let path = sock_dir.join("echo.sock");
+    let unused: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let ex = Running::launch(
+        "text_echo",
+        &format!("text://{}", path.display()),
+        unused,
+        &[],
+    );
     let deadline = Instant::now() + WAIT;
     let mut s = loop {
         match std::os::unix::net::UnixStream::connect(&path) {
@@ -944,11 +936,12 @@ fn connections_name_unix_sockets() {
     let mut back = [0u8; 5];
     std::io::Read::read_exact(&mut s, &mut back).unwrap();
     assert_eq!(&back, b"unix\n");
-    let rows = connections_json(&dir, "text_echo");
+    let rows = connections_json(&ex.dir, "text_echo");
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["transport"], "unix");
     drop(s);
     ex.stop();
+    let _ = std::fs::remove_dir_all(&sock_dir);
 }
 
 /// The default address in each example's code is the one the README's
