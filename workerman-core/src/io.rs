@@ -51,14 +51,41 @@ pub(crate) enum ReadHalf {
 }
 
 impl ReadHalf {
-    /// Waits until the socket may be readable. Cancel safe.
-    pub(crate) async fn readable(&self) -> io::Result<()> {
+    /// Ready when the socket may be readable (a plain poll: waiting costs
+    /// the task's future no space).
+    pub(crate) fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
         match self {
-            ReadHalf::Tcp(r) => r.readable().await,
-            ReadHalf::Unix(r) => r.readable().await,
+            ReadHalf::Tcp(r) => r.as_ref().poll_read_ready(cx),
+            ReadHalf::Unix(r) => r.as_ref().poll_read_ready(cx),
             // rustls decides when plaintext is ready: read_buf waits.
-            ReadHalf::Tls(_) => Ok(()),
+            ReadHalf::Tls(_) => std::task::Poll::Ready(Ok(())),
         }
+    }
+
+    /// Reads into the spare capacity of `buf` if the socket has data now;
+    /// `Pending` (with the task registered for readiness) if it has none.
+    /// Like [`read_buf`](Self::read_buf), a short read clears the socket's
+    /// readiness, so the next wait costs no `recv` that returns `EAGAIN`.
+    pub(crate) fn poll_read_buf(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut BytesMut,
+    ) -> std::task::Poll<io::Result<usize>> {
+        use std::pin::Pin;
+        match self {
+            ReadHalf::Tcp(r) => tokio_util::io::poll_read_buf(Pin::new(r), cx, buf),
+            ReadHalf::Unix(r) => tokio_util::io::poll_read_buf(Pin::new(r), cx, buf),
+            ReadHalf::Tls(r) => tokio_util::io::poll_read_buf(Pin::new(r), cx, buf),
+        }
+    }
+
+    /// TLS: the plaintext side has no readiness of its own (see
+    /// [`readable`](Self::readable)).
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, ReadHalf::Tls(_))
     }
 
     /// Reads into the spare capacity of `buf`; 0 means end of stream (the
@@ -88,13 +115,17 @@ pub(crate) enum WriteHalf {
 }
 
 impl WriteHalf {
-    /// Waits until the socket may be writable. Cancel safe.
-    pub(crate) async fn writable(&self) -> io::Result<()> {
+    /// Ready when the socket may be writable (a plain poll, like
+    /// [`ReadHalf::poll_read_ready`]).
+    pub(crate) fn poll_write_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
         match self {
-            WriteHalf::Tcp(s) => s.writable().await,
-            WriteHalf::Unix(s) => s.writable().await,
-            WriteHalf::Tls(_) => Ok(()),
-            WriteHalf::Udp { socket, .. } => socket.writable().await,
+            WriteHalf::Tcp(s) => s.as_ref().poll_write_ready(cx),
+            WriteHalf::Unix(s) => s.as_ref().poll_write_ready(cx),
+            WriteHalf::Tls(_) => std::task::Poll::Ready(Ok(())),
+            WriteHalf::Udp { socket, .. } => socket.poll_send_ready(cx),
         }
     }
 

@@ -13,10 +13,10 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures::FutureExt;
 use tracing::Instrument;
 use workerman_protocols::Protocol;
 
@@ -195,7 +195,7 @@ pub(crate) fn drive_client<S: Service>(
                             &mut first,
                         );
                         conn.shared.advance_state(State::Closed);
-                        guard(async { svc.on_close(&conn).await }, "on_close", None).await;
+                        guard(|| svc.on_close(&conn), "on_close", None).await;
                     }
                 }
                 Some(Err(e)) => {
@@ -206,18 +206,21 @@ pub(crate) fn drive_client<S: Service>(
                     )));
                     tell(Err(e), &mut first);
                     conn.shared.advance_state(State::Closed);
-                    guard(async { svc.on_error(&conn, &err).await }, "on_error", None).await;
-                    guard(async { svc.on_close(&conn).await }, "on_close", None).await;
+                    guard(|| svc.on_error(&conn, &err), "on_error", None).await;
+                    guard(|| svc.on_close(&conn), "on_close", None).await;
                 }
                 None => {
                     tell(
                         Err(std::io::ErrorKind::ConnectionAborted.into()),
                         &mut first,
                     );
-                    guard(async { svc.on_close(&conn).await }, "on_close", None).await;
+                    guard(|| svc.on_close(&conn), "on_close", None).await;
                 }
             }
-            let again = lock(&conn.shared.reconnect).take();
+            let again = conn
+                .shared
+                .rare_if_any()
+                .and_then(|r| lock(&r.reconnect).take());
             match again {
                 Some(delay) => {
                     tokio::time::sleep(delay).await;
@@ -271,16 +274,25 @@ async fn run<S: Service>(
     if shared.write_protocol_output(None) {
         conn.close(None);
     }
-    if !guard(
-        async { svc.on_connect(conn).await },
-        "on_connect",
-        stats(shared),
-    )
-    .await
-    {
+    if !guard(|| svc.on_connect(conn), "on_connect", stats(shared)).await {
         conn.destroy();
     }
     let ((), graceful) = futures::join!(read_loop(svc, conn, &mut reader), write_loop(shared, &io));
+    // Boxed: the close sequence's state is needed once, at the end, and
+    // would otherwise size the task of every idle connection.
+    Box::pin(finish(svc, conn, reader, io, graceful)).await;
+}
+
+/// The close sequence: FIN after a graceful close, `on_error`s of the last
+/// writes, `on_close`, unregistering, then lingering for the peer's FIN.
+async fn finish<S: Service>(
+    svc: &S,
+    conn: &Connection<S::Protocol>,
+    mut reader: ReadHalf,
+    io: Arc<WriteHalf>,
+    graceful: bool,
+) {
+    let shared = &*conn.shared;
     if graceful {
         let shut = tokio::time::timeout(LINGER, io.shutdown_write()).await;
         if let Ok(Err(e)) = shut {
@@ -291,13 +303,8 @@ async fn run<S: Service>(
     // Errors raised by the last writes (`client closed`) come before
     // on_close, as in Workerman.
     dispatch_events(svc, conn).await;
-    guard(
-        async { svc.on_close(conn).await },
-        "on_close",
-        stats(shared),
-    )
-    .await;
-    let pipe = lock(&shared.pipe).take();
+    guard(|| svc.on_close(conn), "on_close", stats(shared)).await;
+    let pipe = shared.rare_if_any().and_then(|r| lock(&r.pipe).take());
     if let Some(pipe) = pipe {
         (pipe.close)();
     }
@@ -323,47 +330,111 @@ fn stats<P: Protocol>(shared: &Shared<P>) -> Option<&WorkerStats> {
     shared.worker.as_deref().map(|w| &*w.stats)
 }
 
-/// Runs a callback, catching a panic: logs it, counts it, and tells the
-/// caller (which closes the connection).
-async fn guard<F: Future<Output = ()>>(
-    fut: F,
+/// Runs a callback, catching a panic while its future is made or polled:
+/// logs it, counts it, and tells the caller (which closes the connection).
+///
+/// `make` gives the callback's future (a `Service` method's boxed future),
+/// so the wait costs the caller's future a pointer, not the callback's
+/// state.
+fn guard<'a, F: Future<Output = ()> + Unpin + 'a>(
+    make: impl FnOnce() -> F,
     callback: &'static str,
-    stats: Option<&WorkerStats>,
-) -> bool {
-    match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(()) => true,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned());
-            tracing::error!(callback, panic = %message, "callback panicked; closing the connection");
-            if let Some(s) = stats {
-                s.callback_panics.fetch_add(1, Ordering::Relaxed);
+    stats: Option<&'a WorkerStats>,
+) -> Guarded<'a, F> {
+    let fut = std::panic::catch_unwind(AssertUnwindSafe(make));
+    Guarded {
+        fut: fut.map_err(Some),
+        callback,
+        stats,
+        cork: None,
+    }
+}
+
+/// The future of [`guard`].
+struct Guarded<'a, F> {
+    /// The callback's future, or the panic its making raised.
+    fut: Result<F, Option<Box<dyn std::any::Any + Send>>>,
+    callback: &'static str,
+    stats: Option<&'a WorkerStats>,
+    /// Hold this connection's sends while the callback runs (`true`) and
+    /// write them whenever it waits (see [`deliver_one`]).
+    cork: Option<(&'a dyn Cork, bool)>,
+}
+
+/// What [`Guarded`] needs of a connection to batch a handler's sends.
+trait Cork: Sync {
+    fn set_corked(&self, corked: bool);
+    fn uncork(&self);
+}
+
+impl<P: Protocol> Cork for Shared<P> {
+    fn set_corked(&self, corked: bool) {
+        Shared::set_corked(self, corked);
+    }
+    fn uncork(&self) {
+        Shared::uncork(self);
+    }
+}
+
+impl<F: Future<Output = ()> + Unpin> Future for Guarded<'_, F> {
+    type Output = bool;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<bool> {
+        let this = self.get_mut();
+        let payload = match &mut this.fut {
+            Ok(fut) => {
+                if let Some((c, corked)) = this.cork {
+                    c.set_corked(corked);
+                }
+                let polled =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| std::pin::Pin::new(fut).poll(cx)));
+                match polled {
+                    Ok(Poll::Ready(())) => return Poll::Ready(true),
+                    Ok(Poll::Pending) => {
+                        if let Some((c, _)) = this.cork {
+                            c.uncork();
+                        }
+                        return Poll::Pending;
+                    }
+                    Err(payload) => payload,
+                }
             }
-            false
+            Err(payload) => payload.take().unwrap_or_else(|| Box::new("polled again")),
+        };
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        let callback = this.callback;
+        tracing::error!(callback, panic = %message, "callback panicked; closing the connection");
+        if let Some(s) = this.stats {
+            s.callback_panics.fetch_add(1, Ordering::Relaxed);
         }
+        Poll::Ready(false)
     }
 }
 
 /// Delivers the events raised by sends and the writer, in order. A panic
 /// in one destroys the connection.
 async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
+    // Checked after every package: no lock, and no room in the task's
+    // future for the callbacks' state, unless there are events.
+    if conn.shared.has_events() {
+        Box::pin(dispatch_pending(svc, conn)).await;
+    }
+}
+
+async fn dispatch_pending<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     let shared = &*conn.shared;
     while let Some(event) = shared.pop_event() {
         let ok = match event {
             Event::BufferFull => {
-                guard(
-                    async { svc.on_buffer_full(conn).await },
-                    "on_buffer_full",
-                    stats(shared),
-                )
-                .await
+                guard(|| svc.on_buffer_full(conn), "on_buffer_full", stats(shared)).await
             }
             Event::BufferDrain => {
                 guard(
-                    async { svc.on_buffer_drain(conn).await },
+                    || svc.on_buffer_drain(conn),
                     "on_buffer_drain",
                     stats(shared),
                 )
@@ -373,23 +444,13 @@ async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
                 let mut ok = true;
                 for _ in 0..count {
                     let err = ConnectionError::SendBufferFull;
-                    ok &= guard(
-                        async { svc.on_error(conn, &err).await },
-                        "on_error",
-                        stats(shared),
-                    )
-                    .await;
+                    ok &= guard(|| svc.on_error(conn, &err), "on_error", stats(shared)).await;
                 }
                 ok
             }
             Event::SendClosed(e) => {
                 let err = ConnectionError::SendClosed(Arc::new(e));
-                guard(
-                    async { svc.on_error(conn, &err).await },
-                    "on_error",
-                    stats(shared),
-                )
-                .await
+                guard(|| svc.on_error(conn, &err), "on_error", stats(shared)).await
             }
         };
         if !ok {
@@ -401,13 +462,16 @@ async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
 async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut ReadHalf) {
     let shared = &*conn.shared;
     let mut buf = BytesMut::new();
+    // The protocol's read deadline, made when it first has one and reset
+    // for each wait (only protocols with deadlines pay for it).
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         dispatch_events(svc, conn).await;
         if shared.state() != State::Established {
             return;
         }
         if shared.paused.load(Ordering::Acquire) {
-            shared.wake_reader.notified().await;
+            shared.wake_reader.wait().await;
             continue;
         }
         if !buf.is_empty() {
@@ -428,13 +492,35 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
         }
         // Wait for data before taking a buffer, so an idle connection holds
         // none; then read through `read_buf`, which is ready at once.
-        let deadline = shared.read_timeout();
-        let ready = tokio::select! {
-            biased;
-            () = shared.wake_reader.notified() => continue,
-            r = io.readable() => r,
-            () = sleep_for(deadline) => {
-                read_timed_out(svc, conn).await;
+        match shared.read_timeout() {
+            Some(d) => {
+                let at = tokio::time::Instant::now() + d;
+                match &mut timer {
+                    Some(t) => t.as_mut().reset(at),
+                    None => timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
+            }
+            None => timer = None,
+        }
+        // One plain poll over the three wake-ups: waiting holds no future.
+        let woke = std::future::poll_fn(|cx| {
+            if shared.wake_reader.poll_wait(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(r) = io.poll_read_ready(cx) {
+                return Poll::Ready(Some(Ok(r)));
+            }
+            match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Some(Err(()))),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        let ready = match woke {
+            None => continue,
+            Some(Ok(r)) => r,
+            Some(Err(())) => {
+                Box::pin(read_timed_out(svc, conn)).await;
                 return;
             }
         };
@@ -446,24 +532,38 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
             buf.reserve(READ_CHUNK);
         }
         let read = match ready {
-            Ok(()) => tokio::select! {
+            // rustls decides when plaintext is ready: wait inside the read.
+            Ok(()) if io.is_tls() => tokio::select! {
                 biased;
-                () = shared.wake_reader.notified() => continue,
+                () = shared.wake_reader.wait() => continue,
                 r = io.read_buf(&mut buf) => r,
+            },
+            // Readiness may be stale (a fresh socket starts out "ready"):
+            // read only what is there now, and when nothing is, go back to
+            // waiting without the buffer instead of waiting inside the read
+            // with a reserved block.
+            Ok(()) => match std::future::poll_fn(|cx| match io.poll_read_buf(cx, &mut buf) {
+                Poll::Pending => Poll::Ready(None),
+                Poll::Ready(r) => Poll::Ready(Some(r)),
+            })
+            .await
+            {
+                Some(r) => r,
+                None => continue,
             },
             Err(e) => Err(e),
         };
         match read {
             Ok(0) => {
                 tracing::debug!("peer closed its side");
-                let pipe = lock(&shared.pipe).clone();
+                let pipe = shared.rare_if_any().and_then(|r| lock(&r.pipe).clone());
                 match pipe {
                     // Piped: forward the end of stream and keep the write
                     // side open for the other direction.
                     Some(pipe) => {
                         (pipe.end)();
                         shared.finish_direction(&shared.read_eof);
-                        wait_until_closing(svc, conn).await;
+                        Box::pin(wait_until_closing(svc, conn)).await;
                     }
                     // Otherwise write what is queued, then close.
                     None => conn.close(None),
@@ -485,18 +585,10 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => {
-                read_failed(svc, conn, e).await;
+                Box::pin(read_failed(svc, conn, e)).await;
                 return;
             }
         }
-    }
-}
-
-/// Sleeps for `d`, or forever without a deadline.
-async fn sleep_for(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -507,12 +599,7 @@ async fn read_timed_out<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     let answer = shared.timeout_response();
     shared.write_protocol_output(answer);
     let err = ConnectionError::ReadTimeout;
-    guard(
-        async { svc.on_error(conn, &err).await },
-        "on_error",
-        stats(shared),
-    )
-    .await;
+    guard(|| svc.on_error(conn, &err), "on_error", stats(shared)).await;
     conn.close(None);
 }
 
@@ -524,19 +611,14 @@ async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>)
         if shared.state() != State::Established {
             return;
         }
-        shared.wake_reader.notified().await;
+        shared.wake_reader.wait().await;
     }
 }
 
 async fn read_failed<S: Service>(svc: &S, conn: &Connection<S::Protocol>, e: std::io::Error) {
     tracing::debug!(error = %e, "read failed");
     let err = ConnectionError::Io(Arc::new(e));
-    guard(
-        async { svc.on_error(conn, &err).await },
-        "on_error",
-        stats(&conn.shared),
-    )
-    .await;
+    guard(|| svc.on_error(conn, &err), "on_error", stats(&conn.shared)).await;
     conn.destroy();
 }
 
@@ -553,44 +635,52 @@ async fn deliver<S: Service>(svc: &S, conn: &Connection<S::Protocol>, buf: &mut 
             return true;
         }
         let (decoded, close) = shared.decode(buf);
-        if close {
-            // The protocol has finished (its own close handshake): deliver
-            // what this call decoded, then close after flushing.
-            if let Ok(Some(msg)) = decoded {
-                deliver_one(svc, conn, msg, false).await;
+        // Nothing of the decode result lives across the handler's await
+        // but the message: the task's future stays small.
+        let msg = match decoded {
+            Ok(Some(msg)) => msg,
+            Ok(None) if !close => return true,
+            Err(e) if !close => {
+                Box::pin(bad_package(svc, conn, e)).await;
+                return false;
             }
-            conn.close(None);
-            return false;
-        }
-        match decoded {
-            Ok(Some(msg)) => {
-                // More bytes already read: replies wait for the batch's
-                // single write (the last package's reply joins them).
-                let more = !buf.is_empty();
-                if !deliver_one(svc, conn, msg, more).await {
-                    return false;
-                }
-            }
-            Ok(None) => return true,
-            Err(e) => {
-                tracing::debug!(error = %e, "bad package; closing");
-                if let Some(s) = stats(shared) {
-                    s.protocol_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                let answer = shared.error_response(&e);
-                shared.write_protocol_output(answer);
-                let err = ConnectionError::Protocol(Arc::new(e));
-                guard(
-                    async { svc.on_error(conn, &err).await },
-                    "on_error",
-                    stats(shared),
-                )
-                .await;
+            // The protocol has finished (its own close handshake).
+            Ok(None) | Err(_) => {
                 conn.close(None);
                 return false;
             }
+        };
+        // More bytes already read: replies wait for the batch's single
+        // write (the last package's reply joins them).
+        let cork = !close && !buf.is_empty();
+        let ok = deliver_one(svc, conn, msg, cork).await;
+        if close {
+            // Deliver what this call decoded, then close after flushing.
+            conn.close(None);
+            return false;
+        }
+        if !ok {
+            return false;
         }
     }
+}
+
+/// A package the protocol rejects: its answer, `on_error`, close.
+async fn bad_package<S: Service>(
+    svc: &S,
+    conn: &Connection<S::Protocol>,
+    e: <S::Protocol as Protocol>::Error,
+) {
+    let shared = &*conn.shared;
+    tracing::debug!(error = %e, "bad package; closing");
+    if let Some(s) = stats(shared) {
+        s.protocol_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    let answer = shared.error_response(&e);
+    shared.write_protocol_output(answer);
+    let err = ConnectionError::Protocol(Arc::new(e));
+    guard(|| svc.on_error(conn, &err), "on_error", stats(shared)).await;
+    conn.close(None);
 }
 
 /// Counts one package and hands it to `on_message` (or the pipe). Returns
@@ -613,25 +703,16 @@ async fn deliver_one<S: Service>(
         w.count_request();
     }
     let pipe = if shared.piped.load(Ordering::Acquire) {
-        lock(&shared.pipe).clone()
+        shared.rare_if_any().and_then(|r| lock(&r.pipe).clone())
     } else {
         None
     };
     match pipe {
         Some(pipe) => (pipe.forward)(msg),
         None => {
-            // Built inside the guard (at the first poll), so a panic while
-            // the callback creates its future is caught too.
-            let mut handler = std::pin::pin!(async { svc.on_message(conn, msg).await });
-            let corked = std::future::poll_fn(|cx| {
-                shared.set_corked(cork);
-                let poll = handler.as_mut().poll(cx);
-                if poll.is_pending() {
-                    shared.uncork();
-                }
-                poll
-            });
-            if !guard(corked, "on_message", stats(shared)).await {
+            let mut handler = guard(|| svc.on_message(conn, msg), "on_message", stats(shared));
+            handler.cork = Some((shared, cork));
+            if !handler.await {
                 conn.destroy();
                 return false;
             }
@@ -656,13 +737,14 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &WriteHalf) -> bool {
             if shared.end_requested.load(Ordering::SeqCst)
                 && !shared.write_shut.load(Ordering::SeqCst)
             {
-                if let Err(e) = io.shutdown_write().await {
+                // Boxed: a TLS close_notify's state is rarely needed.
+                if let Err(e) = Box::pin(io.shutdown_write()).await {
                     tracing::trace!(error = %e, "shutdown(write) failed");
                 }
                 shared.finish_direction(&shared.write_shut);
                 continue;
             }
-            shared.wake_writer.notified().await;
+            shared.wake_writer.wait().await;
             continue;
         }
         if io.is_tls() {
@@ -670,13 +752,18 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &WriteHalf) -> bool {
             // only if the connection is destroyed meanwhile.
             let batch = shared.take_batch(64 * 1024);
             let n: usize = batch.iter().map(|b| b.len()).sum();
-            let wrote = tokio::select! {
-                r = io.write_tls(&batch) => r,
-                () = destroyed(shared) => return false,
-            };
+            // Boxed: only TLS connections pay for this wait's state.
+            let wrote = Box::pin(async {
+                tokio::select! {
+                    r = io.write_tls(&batch) => Some(r),
+                    () = destroyed(shared) => None,
+                }
+            })
+            .await;
             match wrote {
-                Ok(()) => shared.written(n),
-                Err(e) => {
+                None => return false,
+                Some(Ok(())) => shared.written(n),
+                Some(Err(e)) => {
                     tracing::debug!(error = %e, "TLS write failed");
                     if let Some(s) = stats(shared) {
                         s.send_fail.fetch_add(1, Ordering::Relaxed);
@@ -687,15 +774,20 @@ async fn write_loop<P: Protocol>(shared: &Shared<P>, io: &WriteHalf) -> bool {
             }
             continue;
         }
-        tokio::select! {
-            biased;
-            () = shared.wake_writer.notified() => continue,
-            ready = io.writable() => {
-                if let Err(e) = ready {
-                    tracing::debug!(error = %e, "socket not writable");
-                    shared.advance_state(State::Closed);
-                    return false;
-                }
+        let ready = std::future::poll_fn(|cx| {
+            if shared.wake_writer.poll_wait(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            io.poll_write_ready(cx).map(Some)
+        })
+        .await;
+        match ready {
+            None => continue,
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "socket not writable");
+                shared.advance_state(State::Closed);
+                return false;
             }
         }
         if let Flush::Failed(e) = shared.flush(io) {
@@ -739,7 +831,8 @@ pub(crate) async fn run_callback<F: Future<Output = ()>>(
     callback: &'static str,
     stats: &WorkerStats,
 ) {
-    guard(fut, callback, Some(stats)).await;
+    let mut fut = std::pin::pin!(fut);
+    guard(|| fut.as_mut(), callback, Some(stats)).await;
 }
 
 /// Runs a worker-level callback (`on_worker_start`, `on_worker_stop`),
@@ -749,5 +842,52 @@ pub(crate) async fn run_worker_callback<F: Future<Output = ()>>(
     callback: &'static str,
     stats: &WorkerStats,
 ) {
-    guard(fut, callback, Some(stats)).await;
+    let mut fut = std::pin::pin!(fut);
+    guard(|| fut.as_mut(), callback, Some(stats)).await;
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use workerman_protocols::{Payload, Text};
+
+    struct Echo;
+    #[async_trait::async_trait]
+    impl Service for Echo {
+        type Protocol = Text;
+        async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+            let _ = conn.send(msg);
+        }
+    }
+
+    /// Every idle connection holds its task's whole future and its shared
+    /// state, so their sizes are memory per connection: a wait or a rare
+    /// path that puts a large future inline (a `Notify` waiter, a timer, a
+    /// TLS write, the close sequence) shows up here first. The bounds are
+    /// this design's sizes with some room, not a goal.
+    #[tokio::test]
+    async fn an_idle_connection_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        let setup = ConnectionSetup::<Echo> {
+            service: Arc::new(Echo),
+            codec: None,
+            io: Io::Tcp(s),
+            remote: SocketAddress::Unix(None),
+            local: SocketAddress::Unix(None),
+            max_package_size: 1 << 20,
+            max_send_buffer_size: 1 << 20,
+            worker: None,
+            paused: false,
+        };
+        let (conn, task) = drive(setup);
+        let task = std::mem::size_of_val(&task);
+        let shared = std::mem::size_of::<Shared<Text>>();
+        assert!(task <= 1024, "connection task future: {task} bytes");
+        assert!(shared <= 512, "shared state: {shared} bytes");
+        drop((conn, c));
+    }
 }

@@ -3,6 +3,7 @@
 mod driver;
 mod pipe;
 mod shared;
+mod signal;
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -273,7 +274,7 @@ impl<P: Protocol> Connection<P> {
         if self.shared.worker.is_some() {
             return false;
         }
-        *lock(&self.shared.reconnect) = Some(delay);
+        *lock(&self.shared.rare().reconnect) = Some(delay);
         if self.shared.is_open() {
             self.destroy();
         }
@@ -332,7 +333,7 @@ impl<P: Protocol> Connection<P> {
             close: Box::new(move || close_dest.close(None)),
             end: Box::new(move || end_dest.request_end()),
         };
-        *lock(&self.shared.pipe) = Some(Arc::new(target));
+        *lock(&self.shared.rare().pipe) = Some(Arc::new(target));
         self.shared.piped.store(true, Ordering::Release);
         let weak: Weak<Shared<P>> = Arc::downgrade(&self.shared);
         dest.shared.add_pipe_source(weak);
@@ -402,7 +403,7 @@ impl<P: Protocol> Connection<P> {
     /// # }
     /// ```
     pub fn insert_extension<T: Send + Sync + 'static>(&self, value: T) -> Option<T> {
-        lock(&self.shared.extensions)
+        lock(&self.shared.rare().extensions)
             .get_or_insert_with(Box::default)
             .insert(value)
     }
@@ -419,7 +420,10 @@ impl<P: Protocol> Connection<P> {
         &self,
         f: impl FnOnce(Option<&mut T>) -> R,
     ) -> R {
-        let mut guard = lock(&self.shared.extensions);
+        let Some(rare) = self.shared.rare_if_any() else {
+            return f(None);
+        };
+        let mut guard = lock(&rare.extensions);
         f(guard
             .as_mut()
             .and_then(|e: &mut Box<Extensions>| e.get_mut::<T>()))
@@ -428,7 +432,8 @@ impl<P: Protocol> Connection<P> {
     /// Removes and returns the value of type `T` attached to this
     /// connection.
     pub fn remove_extension<T: Send + Sync + 'static>(&self) -> Option<T> {
-        lock(&self.shared.extensions)
+        let rare = self.shared.rare_if_any()?;
+        lock(&rare.extensions)
             .as_mut()
             .and_then(|e| e.remove::<T>())
     }

@@ -83,8 +83,23 @@ pub(crate) struct Inner<P: Protocol> {
     /// so `on_buffer_full` fires once per crossing.
     full: bool,
     events: VecDeque<Event>,
+}
+
+/// Per-connection state that only some connections use, allocated the
+/// first time one of them is used: a connection that never reconnects,
+/// pipes or carries extensions pays one pointer for all of it.
+pub(crate) struct Rare<P: Protocol> {
+    /// Set by `Connection::reconnect`: connect again after this delay once
+    /// closed (outgoing connections only).
+    pub(crate) reconnect: Mutex<Option<std::time::Duration>>,
+    /// `Connection::insert_extension` and friends.
+    pub(crate) extensions: Mutex<Option<Box<Extensions>>>,
+    /// Where this connection's packages go instead of `on_message`
+    /// (`Connection::pipe`).
+    pub(crate) pipe: Mutex<Option<Arc<super::pipe::PipeTarget<P>>>>,
     /// Connections piped into this one: paused while this one is full.
-    pipe_sources: Vec<Weak<dyn RecvControl>>,
+    /// Locked inside `Shared::inner`, never the other way round.
+    pipe_sources: Mutex<Vec<Weak<dyn RecvControl>>>,
 }
 
 /// Pause/resume of a connection's reading, type-erased so that a
@@ -102,24 +117,22 @@ pub(crate) struct Shared<P: Protocol> {
     /// when it connects, again on each reconnect).
     pub(crate) remote: Mutex<SocketAddress>,
     pub(crate) local: Mutex<SocketAddress>,
-    /// Set by `Connection::reconnect`: connect again after this delay once
-    /// closed (outgoing connections only).
-    pub(crate) reconnect: Mutex<Option<std::time::Duration>>,
     pub(crate) inner: Mutex<Inner<P>>,
     state: AtomicU8,
     pub(crate) paused: AtomicBool,
     pub(crate) max_send_buffer: AtomicUsize,
     /// Wakes the reader half of the task: events, state changes, resume.
-    pub(crate) wake_reader: Notify,
+    pub(crate) wake_reader: super::signal::Signal,
     /// Wakes the writer half of the task: data queued, state changes.
-    pub(crate) wake_writer: Notify,
+    pub(crate) wake_writer: super::signal::Signal,
     /// Wakes `Connection::wait_for_room` callers: the queue went below
     /// the limit, or the connection closed.
     pub(crate) room: Notify,
     pub(crate) counters: ConnCounters,
     pub(crate) worker: Option<Arc<WorkerShared<P>>>,
-    pub(crate) extensions: Mutex<Option<Box<Extensions>>>,
-    pub(crate) pipe: Mutex<Option<Arc<super::pipe::PipeTarget<P>>>>,
+    /// See [`Rare`]; made on first use.
+    rare: std::sync::OnceLock<Box<Rare<P>>>,
+    /// `rare.pipe` is set: checked for every package without a lock.
     pub(crate) piped: AtomicBool,
     /// A datagram "connection" keeps its socket itself (there is no task
     /// owning it), so a handle kept after `on_message` can still answer.
@@ -141,6 +154,9 @@ pub(crate) struct Shared<P: Protocol> {
     /// Sends were held since the last [`uncork`](Shared::uncork): only
     /// then has it anything to write (a package read alone costs no lock).
     corked_since: AtomicBool,
+    /// `Inner::events` is not empty: the task checks this, not the lock,
+    /// after every package.
+    events_pending: AtomicBool,
 }
 
 /// What a successful `send` did: Workerman's `true` and `null` results.
@@ -190,7 +206,6 @@ impl<P: Protocol> Shared<P> {
             id,
             remote: Mutex::new(remote),
             local: Mutex::new(local),
-            reconnect: Mutex::new(None),
             inner: Mutex::new(Inner {
                 io: io.map(Arc::downgrade).unwrap_or_default(),
                 codec,
@@ -201,18 +216,16 @@ impl<P: Protocol> Shared<P> {
                 batch_block: false,
                 full: false,
                 events: VecDeque::new(),
-                pipe_sources: Vec::new(),
             }),
             state: AtomicU8::new(state as u8),
             paused: AtomicBool::new(false),
             max_send_buffer: AtomicUsize::new(max_send_buffer),
-            wake_reader: Notify::new(),
-            wake_writer: Notify::new(),
+            wake_reader: Default::default(),
+            wake_writer: Default::default(),
             room: Notify::new(),
             counters: ConnCounters::default(),
             worker,
-            extensions: Mutex::new(None),
-            pipe: Mutex::new(None),
+            rare: std::sync::OnceLock::new(),
             piped: AtomicBool::new(false),
             datagram_io: io.filter(|w| w.is_datagram()).cloned(),
             read_eof: AtomicBool::new(false),
@@ -220,6 +233,32 @@ impl<P: Protocol> Shared<P> {
             write_shut: AtomicBool::new(false),
             corked: AtomicBool::new(false),
             corked_since: AtomicBool::new(false),
+            events_pending: AtomicBool::new(false),
+        }
+    }
+
+    /// The state only some connections use, made now if it was not.
+    pub(crate) fn rare(&self) -> &Rare<P> {
+        self.rare.get_or_init(|| {
+            Box::new(Rare {
+                reconnect: Mutex::new(None),
+                extensions: Mutex::new(None),
+                pipe: Mutex::new(None),
+                pipe_sources: Mutex::new(Vec::new()),
+            })
+        })
+    }
+
+    /// The state only some connections use, if any was ever used.
+    pub(crate) fn rare_if_any(&self) -> Option<&Rare<P>> {
+        self.rare.get().map(|r| &**r)
+    }
+
+    fn for_each_pipe_source(&self, f: impl Fn(&dyn RecvControl)) {
+        if let Some(rare) = self.rare_if_any() {
+            for source in lock(&rare.pipe_sources).iter().filter_map(Weak::upgrade) {
+                f(&*source);
+            }
         }
     }
 
@@ -260,7 +299,7 @@ impl<P: Protocol> Shared<P> {
             .is_ok();
         if up && !inner.queue.is_empty() {
             // Sends made while connecting wait in the queue.
-            self.wake_writer.notify_one();
+            self.wake_writer.notify();
         }
         up
     }
@@ -277,6 +316,7 @@ impl<P: Protocol> Shared<P> {
         inner.held = 0;
         inner.full = false;
         inner.events.clear();
+        self.events_pending.store(false, Ordering::Release);
         for flag in [&self.read_eof, &self.end_requested, &self.write_shut] {
             flag.store(false, Ordering::SeqCst);
         }
@@ -289,8 +329,8 @@ impl<P: Protocol> Shared<P> {
         let prev = self.state.fetch_max(to as u8, Ordering::AcqRel);
         let changed = prev < to as u8;
         if changed {
-            self.wake_reader.notify_one();
-            self.wake_writer.notify_one();
+            self.wake_reader.notify();
+            self.wake_writer.notify();
             self.room.notify_waiters();
         }
         changed
@@ -321,11 +361,23 @@ impl<P: Protocol> Shared<P> {
         } else {
             inner.events.push_back(event);
         }
-        self.wake_reader.notify_one();
+        self.events_pending.store(true, Ordering::Release);
+        self.wake_reader.notify();
     }
 
     pub(crate) fn pop_event(&self) -> Option<Event> {
-        lock(&self.inner).events.pop_front()
+        let mut inner = lock(&self.inner);
+        let event = inner.events.pop_front();
+        if inner.events.is_empty() {
+            self.events_pending.store(false, Ordering::Release);
+        }
+        event
+    }
+
+    /// Events wait for the task (a hint read without the lock: an event
+    /// pushed right after also wakes the reader).
+    pub(crate) fn has_events(&self) -> bool {
+        self.events_pending.load(Ordering::Acquire)
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
@@ -461,7 +513,7 @@ impl<P: Protocol> Shared<P> {
             if let Some(io) = inner.io.upgrade().filter(|io| !io.is_tls()) {
                 if let Err(e) = self.flush_locked(&mut inner, &io) {
                     tracing::trace!(error = %e, "write of held replies failed");
-                    self.wake_writer.notify_one();
+                    self.wake_writer.notify();
                 }
             }
         }
@@ -506,7 +558,7 @@ impl<P: Protocol> Shared<P> {
                 }
             }
             // The writer only waits for data while the queue is empty.
-            self.wake_writer.notify_one();
+            self.wake_writer.notify();
         } else if self.state() == State::Closed {
             return Err(SendFailure::Refused(Refused::Closed));
         }
@@ -522,9 +574,7 @@ impl<P: Protocol> Shared<P> {
             self.push_event(&mut inner, Event::BufferFull);
             // Pipe back-pressure acts at once, inside the send that crossed
             // the limit, so the source stops before its next package.
-            for source in inner.pipe_sources.iter().filter_map(Weak::upgrade) {
-                source.pause();
-            }
+            self.for_each_pipe_source(|source| source.pause());
         }
         Ok(SendStatus::Queued)
     }
@@ -624,17 +674,17 @@ impl<P: Protocol> Shared<P> {
                     } else {
                         // The rest waits for the socket like any send.
                         inner.held = 0;
-                        self.wake_writer.notify_one();
+                        self.wake_writer.notify();
                     }
                 }
                 Err(e) => {
                     tracing::trace!(error = %e, "write of held replies failed");
-                    self.wake_writer.notify_one();
+                    self.wake_writer.notify();
                 }
             },
             _ => {
                 inner.held = 0;
-                self.wake_writer.notify_one();
+                self.wake_writer.notify();
             }
         }
     }
@@ -653,9 +703,7 @@ impl<P: Protocol> Shared<P> {
         if inner.queue.is_empty() {
             if wrote_any {
                 self.push_event(inner, Event::BufferDrain);
-                for source in inner.pipe_sources.iter().filter_map(Weak::upgrade) {
-                    source.resume();
-                }
+                self.for_each_pipe_source(|source| source.resume());
             }
             Flush::Empty
         } else {
@@ -692,7 +740,7 @@ impl<P: Protocol> Shared<P> {
     /// side open (a pipe forwarding its source's end of stream).
     pub(crate) fn request_end(&self) {
         if !self.end_requested.swap(true, Ordering::SeqCst) {
-            self.wake_writer.notify_one();
+            self.wake_writer.notify();
         }
     }
 
@@ -718,9 +766,9 @@ impl<P: Protocol> Shared<P> {
     }
 
     pub(crate) fn add_pipe_source(&self, source: Weak<dyn RecvControl>) {
-        let mut inner = lock(&self.inner);
-        inner.pipe_sources.retain(|w| w.strong_count() > 0);
-        inner.pipe_sources.push(source);
+        let mut sources = lock(&self.rare().pipe_sources);
+        sources.retain(|w| w.strong_count() > 0);
+        sources.push(source);
     }
 
     pub(crate) fn pause_recv(&self) {
@@ -728,13 +776,13 @@ impl<P: Protocol> Shared<P> {
             // A reader waiting for data re-checks at once: reading stops
             // now, not after the next packet (Workerman unregisters the
             // read event in pauseRecv).
-            self.wake_reader.notify_one();
+            self.wake_reader.notify();
         }
     }
 
     pub(crate) fn resume_recv(&self) {
         if self.paused.swap(false, Ordering::AcqRel) {
-            self.wake_reader.notify_one();
+            self.wake_reader.notify();
         }
     }
 }
