@@ -1,6 +1,14 @@
 //! Server memory per idle connection: RSS growth of the server process with
 //! `IDLE_CONNS` (default 10,000) idle connections open, for the framework's
-//! text echo server and for a plain tokio echo server.
+//! text echo server and for a plain tokio echo server, and for the
+//! `text_echo` example as users run it (`text_echo start`: master and
+//! worker processes, its `tracing` subscriber at `info`).
+//!
+//! The example is measured twice: with connections that never sent
+//! anything, then after each sent one line and got its echo (summed RSS
+//! of master and worker). It is built with `cargo build --release
+//! --example text_echo` first. Goal (issue 12): at most 1,024 bytes per
+//! connection in both states.
 //!
 //! The bench re-executes itself as the server (`IDLE_MEMORY_SERVER=framework`
 //! or `1`, or `IDLE_MEMORY_SERVER=plain`), so the resident set measured is
@@ -9,15 +17,16 @@
 //! connections, samples the child's `VmRSS` from `/proc/<pid>/status`, opens
 //! the connections in batches (each sends one line and reads its echo, so
 //! the server has surely accepted and served it), lets them idle for a
-//! second, samples again and prints `(after - before) / N`. Target: at most
-//! 4 KiB per connection for the framework.
+//! second, samples again and prints `(after - before) / N`. Goal: at most
+//! 1,024 bytes per connection (issue 12), the same as for the example.
 //!
 //! Run: `cargo bench --bench idle_memory`
 //!
 //! Environment: `IDLE_CONNS` (default 10000), `IDLE_TARGET`
-//! (`framework`, `plain` or `both`, the default). Without `--bench` on the
-//! command line (`cargo test --benches`) it makes a smoke run with 500
-//! connections. Unknown command-line arguments are ignored.
+//! (`framework`, `plain`, `example`, or `all`, the default: the three).
+//! Without `--bench` on the command line (`cargo test --benches`) it makes
+//! a smoke run with 500 connections of `framework` and `plain` only.
+//! Unknown command-line arguments are ignored.
 
 mod common;
 use common::raise_nofile;
@@ -31,8 +40,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use workerman::prelude::*;
 
-/// The per-connection budget for the framework.
-const TARGET_BYTES_PER_CONN: f64 = 4096.0;
+/// The per-connection budget for the framework in-process.
+const TARGET_BYTES_PER_CONN: f64 = 1024.0;
+/// The goal for the example as users run it (issue 12).
+const EXAMPLE_GOAL_BYTES_PER_CONN: f64 = 1024.0;
 /// Connections opened concurrently.
 const BATCH: usize = 250;
 /// Short-lived connections made before the first sample, so one-time
@@ -335,6 +346,187 @@ fn measure(kind: &'static str, n: usize, rt: &tokio::runtime::Runtime) -> Result
     })
 }
 
+// ---------------------------------------------------------------------------
+// The example as users run it
+
+/// `target/<profile>/examples/text_echo`, built now (cargo is quick when it
+/// is up to date).
+fn build_example() -> Result<std::path::PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--example", "text_echo"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build --example text_echo: {status}"));
+    }
+    // This bench runs from target/release/deps.
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let release = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .ok_or("no target directory above the bench")?;
+    let example = release.join("examples").join("text_echo");
+    if example.is_file() {
+        Ok(example)
+    } else {
+        Err(format!("{} was not built", example.display()))
+    }
+}
+
+/// The pids of `root` and its children (the master and its workers).
+fn process_tree(root: u32) -> Vec<u32> {
+    let mut pids = vec![root];
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // Field 4, after the command name in parentheses.
+            let ppid = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 2..].split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(root) {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+/// Summed VmRSS of the tree, once it changes by less than 64 KiB over
+/// five samples 200 ms apart (at most 15 s).
+fn settled_tree_rss(root: u32) -> u64 {
+    let total = || {
+        process_tree(root)
+            .iter()
+            .filter_map(|p| status_field(*p, "VmRSS:"))
+            .sum::<u64>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = total();
+    let mut steady = 0;
+    while steady < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = total();
+        if now.abs_diff(last) < 64 * 1024 {
+            steady += 1;
+        } else {
+            steady = 0;
+        }
+        last = now;
+    }
+    last
+}
+
+/// Stops `text_echo start` as a user does (SIGTERM to the master), and
+/// kills it if it is still there after 10 s.
+struct ExampleGuard(Child);
+
+impl Drop for ExampleGuard {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `text_echo start` with `n` connections that never sent anything, then
+/// after each sent one line: bytes per connection in both states.
+fn measure_example(n: usize, rt: &tokio::runtime::Runtime) -> Result<(f64, f64), String> {
+    let exe = build_example()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let child = Command::new(&exe)
+        .arg("start")
+        .env("WORKERMAN_ADDR", format!("text://{addr}"))
+        .env("WORKERMAN_COUNT", "1")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let guard = ExampleGuard(child);
+    let master = guard.0.id();
+
+    let (before, fresh, after) = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).await.is_err() {
+            if Instant::now() > deadline {
+                return Err("text_echo did not listen within 10 s".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let warm = open_many(addr, WARMUP_CONNS).await?;
+        drop(warm);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = settled_tree_rss(master);
+        let mut conns = Vec::with_capacity(n);
+        while conns.len() < n {
+            let batch = BATCH.min(n - conns.len());
+            let opened = futures::future::try_join_all((0..batch).map(|_| async move {
+                tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| "connect timed out after 10 s".to_owned())?
+                    .map_err(|e| e.to_string())
+            }))
+            .await?;
+            conns.extend(opened);
+        }
+        let fresh = settled_tree_rss(master);
+        for chunk in conns.chunks_mut(BATCH) {
+            futures::future::try_join_all(chunk.iter_mut().map(|s| async move {
+                let exchange = async {
+                    s.write_all(LINE).await?;
+                    let mut echo = [0u8; LINE.len()];
+                    s.read_exact(&mut echo).await
+                };
+                tokio::time::timeout(Duration::from_secs(10), exchange)
+                    .await
+                    .map_err(|_| "echo timed out after 10 s".to_owned())?
+                    .map_err(|e| e.to_string())
+            }))
+            .await?;
+        }
+        let after = settled_tree_rss(master);
+        drop(conns);
+        Ok::<_, String>((before, fresh, after))
+    })?;
+    drop(guard);
+    let per = |x: u64| (x as f64 - before as f64) / n as f64;
+    println!(
+        "example text_echo start (master pid {master}), {n} connections: RSS before {:.1} KiB, \
+         never sent {:.1} KiB ({:.0} bytes/conn), after one line each {:.1} KiB ({:.0} bytes/conn)",
+        before as f64 / 1024.0,
+        fresh as f64 / 1024.0,
+        per(fresh),
+        after as f64 / 1024.0,
+        per(after)
+    );
+    Ok((per(fresh), per(after)))
+}
+
 fn main() {
     match std::env::var("IDLE_MEMORY_SERVER").as_deref() {
         Ok("1") | Ok("framework") => framework_server(),
@@ -351,6 +543,8 @@ fn main() {
     let kinds: Vec<&'static str> = match std::env::var("IDLE_TARGET").as_deref() {
         Ok("framework") => vec!["framework"],
         Ok("plain") => vec!["plain"],
+        Ok("example") => vec!["example"],
+        _ if bench_mode => vec!["framework", "plain", "example"],
         _ => vec!["framework", "plain"],
     };
 
@@ -382,7 +576,18 @@ fn main() {
         .build()
         .expect("client runtime");
     let mut outcomes = Vec::new();
+    let mut example = None;
     for kind in kinds {
+        if kind == "example" {
+            match measure_example(n, &rt) {
+                Ok(e) => example = Some(e),
+                Err(e) => {
+                    eprintln!("idle_memory: example: {e}");
+                    std::process::exit(1);
+                }
+            }
+            continue;
+        }
         match measure(kind, n, &rt) {
             Ok(o) => outcomes.push(o),
             Err(e) => {
@@ -409,6 +614,18 @@ fn main() {
             );
         } else {
             println!("  {:<9} {:>7.0} bytes/conn{anon}", o.kind, o.per_conn);
+        }
+    }
+    if let Some((fresh, after)) = example {
+        for (state, v) in [("never sent", fresh), ("after 1 msg", after)] {
+            let verdict = if v <= EXAMPLE_GOAL_BYTES_PER_CONN {
+                "MET"
+            } else {
+                "NOT MET"
+            };
+            println!(
+                "  example   {v:>7.0} bytes/conn ({state})  goal <= {EXAMPLE_GOAL_BYTES_PER_CONN} bytes: {verdict}"
+            );
         }
     }
 }
