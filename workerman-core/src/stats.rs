@@ -81,10 +81,21 @@ impl std::ops::Add for StatsSnapshot {
 /// Counters of one connection.
 #[derive(Debug, Default)]
 pub(crate) struct ConnCounters {
+    /// Written by the connection's task alone (see [`add_own`](Self::add_own)).
     pub(crate) bytes_read: AtomicU64,
     pub(crate) bytes_written: AtomicU64,
+    /// Written by the connection's task alone.
     pub(crate) messages: AtomicU64,
     pub(crate) writes: AtomicU64,
+}
+
+impl ConnCounters {
+    /// Adds `n` to a counter only the connection's own task writes: a load
+    /// and a store, not a read-modify-write (readers on other threads see
+    /// the value a moment late, which a statistic allows).
+    pub(crate) fn add_own(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+    }
 }
 
 /// A copy of one connection's counters.

@@ -22,8 +22,8 @@
 
 use std::io;
 
-use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError};
+use bytes::{Buf, BufMut, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{Payload, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
@@ -47,8 +47,12 @@ impl Protocol for Frame {
     }
 }
 
-/// Decoder/encoder for [`Frame`]: a configured
-/// [`LengthDelimitedCodec`] with Workerman's header rules and typed errors.
+/// Decoder/encoder for [`Frame`]: Workerman's header rules with typed
+/// errors.
+///
+/// The decoder never reserves what a header only announces: the buffer
+/// grows as the body arrives (a peer that announces 9 MiB and sends 1 KiB
+/// costs 1 KiB), and a header over the limit is refused at once.
 ///
 /// # Examples
 ///
@@ -63,9 +67,8 @@ impl Protocol for Frame {
 /// assert_eq!(&out[..], b"\x00\x00\x00\x09jhdxr");
 /// assert_eq!(codec.decode(&mut out).unwrap(), Some(Payload::from("jhdxr")));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FrameCodec {
-    inner: LengthDelimitedCodec,
     /// Largest package, header included (what the header value may be).
     max_package_size: usize,
 }
@@ -75,42 +78,14 @@ impl FrameCodec {
     /// 4-byte header included. A limit below 4 is raised to 4 (an empty
     /// body).
     pub fn new(max_package_size: usize) -> Self {
-        let max_package_size = max_package_size.max(FRAME_HEADER_LEN);
-        let inner = LengthDelimitedCodec::builder()
-            .big_endian()
-            .length_field_length(FRAME_HEADER_LEN)
-            // The header counts itself: body length = value - 4.
-            .length_adjustment(-(FRAME_HEADER_LEN as isize))
-            // tokio checks the raw header value against this limit, which
-            // is exactly Workerman's "package length > maxPackageSize".
-            .max_frame_length(max_package_size)
-            .new_codec();
         FrameCodec {
-            inner,
-            max_package_size,
+            max_package_size: max_package_size.max(FRAME_HEADER_LEN),
         }
     }
 
     /// The largest package this codec accepts, header included.
     pub fn max_package_size(&self) -> usize {
         self.max_package_size
-    }
-
-    fn map_err(&self, err: io::Error) -> FrameCodecError {
-        let too_large = err
-            .get_ref()
-            .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>());
-        if too_large {
-            FrameCodecError::PackageTooLarge {
-                max: self.max_package_size,
-            }
-        } else if err.kind() == io::ErrorKind::InvalidInput {
-            // tokio's "provided length would overflow after adjustment":
-            // the header announced fewer bytes than the header itself.
-            FrameCodecError::LengthTooSmall
-        } else {
-            FrameCodecError::Io(err)
-        }
     }
 }
 
@@ -126,10 +101,24 @@ impl Decoder for FrameCodec {
     type Error = FrameCodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Payload>, FrameCodecError> {
-        match self.inner.decode(src) {
-            Ok(frame) => Ok(frame.map(Payload::from)),
-            Err(e) => Err(self.map_err(e)),
+        let Some(total) = FrameCodec::peek_length(src) else {
+            return Ok(None);
+        };
+        // Checked from the header alone, before any of the body is kept.
+        let total = usize::try_from(total).unwrap_or(usize::MAX);
+        if total < FRAME_HEADER_LEN {
+            return Err(FrameCodecError::LengthTooSmall);
         }
+        if total > self.max_package_size {
+            return Err(FrameCodecError::PackageTooLarge {
+                max: self.max_package_size,
+            });
+        }
+        if src.len() < total {
+            return Ok(None);
+        }
+        src.advance(FRAME_HEADER_LEN);
+        Ok(Some(Payload::from(src.split_to(total - FRAME_HEADER_LEN))))
     }
 }
 
@@ -138,13 +127,18 @@ impl Encoder<Payload> for FrameCodec {
 
     fn encode(&mut self, item: Payload, dst: &mut BytesMut) -> Result<(), FrameCodecError> {
         let total = item.len() + FRAME_HEADER_LEN;
-        if total > self.max_package_size || u32::try_from(total).is_err() {
-            return Err(FrameCodecError::PackageTooLarge {
-                max: self.max_package_size,
-            });
-        }
-        let body = item.into_bytes();
-        self.inner.encode(body, dst).map_err(|e| self.map_err(e))
+        let header = match u32::try_from(total) {
+            Ok(h) if total <= self.max_package_size => h,
+            _ => {
+                return Err(FrameCodecError::PackageTooLarge {
+                    max: self.max_package_size,
+                })
+            }
+        };
+        dst.reserve(total);
+        dst.put_u32(header);
+        dst.extend_from_slice(item.as_bytes());
+        Ok(())
     }
 }
 

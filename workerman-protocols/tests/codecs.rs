@@ -754,25 +754,40 @@ fn frame_eof_with_partial_body() {
     let mut codec = FrameCodec::default();
     let mut buf = BytesMut::from(&b"\0\0\0*foobar"[..]);
     assert_eq!(codec.decode(&mut buf).unwrap(), None);
-    // LengthDelimitedCodec has moved the header into its own state; the
-    // body bytes stay in the buffer.
-    assert_eq!(&buf[..], b"foobar");
+    // The codec keeps no state: the partial frame stays in the buffer,
+    // header included, and nothing was reserved for the announced 42.
+    assert_eq!(&buf[..], b"\0\0\0*foobar");
+    assert!(buf.capacity() < 42);
+    // tokio's default decode_eof: "bytes remaining on stream", an
+    // io::Error, here FrameCodecError::Io. The framework drops it.
     let err = codec.decode_eof(&mut buf).unwrap_err();
     assert!(matches!(err, FrameCodecError::Io(ref e) if e.kind() == io::ErrorKind::Other));
-    assert_eq!(&buf[..], b"foobar");
+    assert_eq!(&buf[..], b"\0\0\0*foobar");
 }
 
 #[test]
-fn frame_eof_right_after_a_header_looks_clean() {
-    // A frame cut off right after its header leaves nothing in the buffer
-    // (the header is consumed into the codec state), so tokio's default
-    // decode_eof sees an empty buffer and reports a clean end: Ok(None).
-    // Either way the partial frame is dropped, never delivered.
+fn frame_eof_right_after_a_header_is_a_partial_frame() {
+    // A frame cut off right after its header is reported like any partial
+    // frame (the header stays in the buffer): dropped, never delivered.
     let mut codec = FrameCodec::default();
     let mut buf = BytesMut::from(&b"\x00\x00\x00\x09"[..]);
     assert_eq!(codec.decode(&mut buf).unwrap(), None);
-    assert!(buf.is_empty());
-    assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
+    assert_eq!(&buf[..], b"\x00\x00\x00\x09");
+    let err = codec.decode_eof(&mut buf).unwrap_err();
+    assert!(matches!(err, FrameCodecError::Io(ref e) if e.kind() == io::ErrorKind::Other));
+}
+
+#[test]
+fn frame_header_announcing_much_reserves_nothing() {
+    // 9 MiB announced, 1 KiB sent: the buffer holds what arrived.
+    let mut codec = FrameCodec::default();
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&(9u32 << 20).to_be_bytes());
+    buf.extend_from_slice(&[7u8; 1024]);
+    let cap = buf.capacity();
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    assert_eq!(buf.capacity(), cap);
+    assert!(buf.capacity() < 64 * 1024);
 }
 
 #[test]

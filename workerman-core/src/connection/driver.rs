@@ -24,7 +24,7 @@ use super::shared::{lock, Event, Flush, Shared, State};
 use super::Connection;
 use crate::context::WorkerShared;
 use crate::io::{Io, ReadHalf, WriteHalf};
-use crate::stats::WorkerStats;
+use crate::stats::{ConnCounters, WorkerStats};
 use crate::{ConnectionError, Service, SocketAddress};
 
 /// Reads reserve at least this much free space (Workerman reads up to
@@ -571,10 +571,7 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
                 return;
             }
             Ok(n) => {
-                shared
-                    .counters
-                    .bytes_read
-                    .fetch_add(n as u64, Ordering::Relaxed);
+                ConnCounters::add_own(&shared.counters.bytes_read, n as u64);
                 if let Some(s) = stats(shared) {
                     s.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
                 }
@@ -698,7 +695,7 @@ async fn deliver_one<S: Service>(
     cork: bool,
 ) -> bool {
     let shared = &*conn.shared;
-    shared.counters.messages.fetch_add(1, Ordering::Relaxed);
+    ConnCounters::add_own(&shared.counters.messages, 1);
     if let Some(w) = &shared.worker {
         w.count_request();
     }

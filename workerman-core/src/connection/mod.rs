@@ -2,6 +2,7 @@
 
 mod driver;
 mod pipe;
+mod queue;
 mod shared;
 mod signal;
 

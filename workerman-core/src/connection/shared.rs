@@ -1,7 +1,7 @@
 //! The state one connection shares between its task and its handles.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -15,15 +15,14 @@ use workerman_protocols::Protocol;
 use crate::context::WorkerShared;
 use crate::extensions::Extensions;
 use crate::io::WriteHalf;
+
+use super::queue::SendQueue;
 use crate::stats::ConnCounters;
 use crate::SocketAddress;
 
 /// The largest encode buffer kept for reuse between sends; larger ones are
 /// freed, so an idle connection holds little memory.
 const SCRATCH_KEEP: usize = 2048;
-/// The block the replies of one batch are encoded into, one after another
-/// (each split off as it is queued), so a batch costs one allocation.
-const CORK_BLOCK: usize = 4096;
 
 /// Where a connection is in its life. Accepted connections start
 /// `Established`, outgoing ones `Connecting` (sends are queued until the
@@ -53,13 +52,15 @@ pub(crate) enum Event {
     SendClosed(io::Error),
 }
 
-/// What the bounded send queue and the codec share under one lock.
+/// What the bounded send queue and the codec share under one lock (a send
+/// encodes and queues in one critical section).
 ///
-/// The queue is a multi-producer (any handle, any thread), single-consumer
-/// (the connection task) queue bounded in bytes: a send is refused while
-/// `queued >= max_send_buffer_size`, so it holds at most that limit plus one
-/// message. A direct write is tried first when the queue is empty, as
-/// Workerman does, so the common case never wakes the task.
+/// The queue ([`SendQueue`]) is multi-producer (any handle, any thread),
+/// single-consumer (the connection task), bounded in bytes: a send is
+/// refused while `queued() >= max_send_buffer_size`, so it holds at most
+/// that limit plus one message. A direct write is tried first when the
+/// queue is empty, as Workerman does, so the common case never wakes the
+/// task.
 pub(crate) struct Inner<P: Protocol> {
     /// The socket's write half. The task owns the only strong reference,
     /// so the descriptor closes when the task ends even if user code keeps
@@ -68,17 +69,11 @@ pub(crate) struct Inner<P: Protocol> {
     pub(crate) codec: P::Codec,
     /// Reused encode buffer.
     scratch: BytesMut,
-    queue: VecDeque<Bytes>,
-    queued: usize,
-    /// How many of the `queued` bytes (at the back of the queue) are only
-    /// held for a batched write (corked, or queued behind corked ones) and
-    /// have not waited for the socket. Equal to `queued` when the whole
-    /// queue is such replies: then ending the batch writes them at once
-    /// and no `on_buffer_drain` follows.
-    held: usize,
-    /// `scratch` is a batch's [`CORK_BLOCK`], shared with held replies:
-    /// dropped when the batch ends, so an idle connection keeps none.
-    batch_block: bool,
+    /// Bytes waiting for the socket, and replies held for a batch's single
+    /// write (corked, or queued behind corked ones: `queue.held()`). When
+    /// the whole queue is such replies, ending the batch writes them at
+    /// once and no `on_buffer_drain` follows.
+    queue: SendQueue,
     /// Above the limit since the last `BufferFull` (reset below the limit),
     /// so `on_buffer_full` fires once per crossing.
     full: bool,
@@ -210,10 +205,7 @@ impl<P: Protocol> Shared<P> {
                 io: io.map(Arc::downgrade).unwrap_or_default(),
                 codec,
                 scratch: BytesMut::new(),
-                queue: VecDeque::new(),
-                queued: 0,
-                held: 0,
-                batch_block: false,
+                queue: SendQueue::default(),
                 full: false,
                 events: VecDeque::new(),
             }),
@@ -312,8 +304,6 @@ impl<P: Protocol> Shared<P> {
         inner.codec = codec;
         inner.scratch = BytesMut::new();
         inner.queue.clear();
-        inner.queued = 0;
-        inner.held = 0;
         inner.full = false;
         inner.events.clear();
         self.events_pending.store(false, Ordering::Release);
@@ -381,7 +371,7 @@ impl<P: Protocol> Shared<P> {
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
-        lock(&self.inner).queued
+        lock(&self.inner).queue.queued()
     }
 
     /// Encodes with `encode` and writes or queues the bytes, following
@@ -395,22 +385,13 @@ impl<P: Protocol> Shared<P> {
             return Err(SendFailure::Refused(Refused::Closed));
         }
         let max = self.max_send_buffer.load(Ordering::Relaxed);
-        if inner.queued > 0 && inner.queued >= max {
+        let queued = inner.queue.queued();
+        if queued > 0 && queued >= max {
             self.add_send_fail();
             self.push_event(&mut inner, Event::SendRefused { count: 1 });
             return Err(SendFailure::Refused(Refused::Full));
         }
-        let Inner {
-            codec,
-            scratch,
-            batch_block,
-            ..
-        } = &mut *inner;
-        if !*batch_block && self.corked.load(Ordering::Relaxed) {
-            // One block for the replies of a batch (see write_or_queue).
-            scratch.reserve(CORK_BLOCK);
-            *batch_block = true;
-        }
+        let Inner { codec, scratch, .. } = &mut *inner;
         encode(codec, scratch).map_err(SendFailure::Encode)?;
         let close = P::should_close(&inner.codec);
         let status = self.write_or_queue(inner, true);
@@ -499,14 +480,14 @@ impl<P: Protocol> Shared<P> {
         if self.corked.load(Ordering::Relaxed) {
             let max = self.max_send_buffer.load(Ordering::Relaxed);
             let len = inner.scratch.len();
-            if inner.queued + len < max && self.state() != State::Closed {
+            if inner.queue.queued() + len < max && self.state() != State::Closed {
                 // Held for the batch's single write; stays below the
-                // limit, so corking alone never refuses a send. Split off,
-                // so the replies of a batch share `scratch`'s block.
-                let data = inner.scratch.split().freeze();
-                inner.queued += len;
-                inner.held += len;
-                inner.queue.push_back(data);
+                // limit, so corking alone never refuses a send. Copied
+                // into the queue's tail, so the replies of a batch are one
+                // contiguous buffer.
+                let Inner { queue, scratch, .. } = &mut *inner;
+                queue.hold(scratch);
+                scratch.clear();
                 return Ok(SendStatus::Queued);
             }
             // Past the limit: write what is held now, then go on as usual.
@@ -562,14 +543,10 @@ impl<P: Protocol> Shared<P> {
         } else if self.state() == State::Closed {
             return Err(SendFailure::Refused(Refused::Closed));
         }
-        if inner.held == inner.queued && inner.queued > 0 {
-            // Behind held replies only: it leaves with them.
-            inner.held += data.len();
-        }
-        inner.queued += data.len();
-        inner.queue.push_back(data.freeze());
+        // Behind held replies only, it leaves with them (see SendQueue).
+        inner.queue.push(data);
         let max = self.max_send_buffer.load(Ordering::Relaxed);
-        if limited && inner.queued >= max && !inner.full {
+        if limited && inner.queue.queued() >= max && !inner.full {
             inner.full = true;
             self.push_event(&mut inner, Event::BufferFull);
             // Pipe back-pressure acts at once, inside the send that crossed
@@ -585,51 +562,21 @@ impl<P: Protocol> Shared<P> {
         let mut inner = lock(&self.inner);
         // Only replies held for a batch, none of which waited for the
         // socket nor filled the buffer: writing them is no "drain".
-        let quiet = inner.held == inner.queued && !inner.full;
+        let quiet = inner.queue.all_held() && !inner.full;
         match self.flush_locked(&mut inner, io) {
             Ok(wrote_any) => self.after_write(&mut inner, wrote_any && !quiet),
             Err(e) => Flush::Failed(e),
         }
     }
 
-    /// The write loop of [`flush`](Shared::flush): `writev`s of up to 64
-    /// queued buffers until the queue is empty or the socket would block.
-    /// Returns whether anything was written.
+    /// The write loop of [`flush`](Shared::flush): vectored writes until
+    /// the queue is empty or the socket would block (see
+    /// [`SendQueue::write_with`]). Returns whether anything was written.
     fn flush_locked(&self, inner: &mut Inner<P>, io: &WriteHalf) -> io::Result<bool> {
-        let mut wrote_any = false;
-        while !inner.queue.is_empty() {
-            let mut slices = [IoSlice::new(&[]); 64];
-            let n = inner
-                .queue
-                .iter()
-                .zip(slices.iter_mut())
-                .map(|(b, s)| *s = IoSlice::new(b))
-                .count();
-            match io.try_write_vectored(&slices[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(mut written) => {
-                    wrote_any = true;
-                    inner.queued -= written;
-                    self.add_written(written);
-                    while written > 0 {
-                        let front = inner.queue.front_mut().expect("written <= queued");
-                        if front.len() <= written {
-                            written -= front.len();
-                            inner.queue.pop_front();
-                        } else {
-                            front.advance(written);
-                            written = 0;
-                        }
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        // Held bytes are at the back: what was written came off the front.
-        inner.held = inner.held.min(inner.queued);
-        Ok(wrote_any)
+        inner.queue.write_with(
+            |slices| io.try_write_vectored(slices),
+            |n| self.add_written(n),
+        )
     }
 
     /// Holds (true) or stops holding (false) this task's sends for one
@@ -654,15 +601,13 @@ impl<P: Protocol> Shared<P> {
             return;
         }
         let mut inner = lock(&self.inner);
-        if std::mem::take(&mut inner.batch_block) {
-            // The rest of the batch's block: an idle connection keeps none.
-            inner.scratch = BytesMut::new();
-        }
         if inner.queue.is_empty() {
+            // The batch's block: an idle connection keeps none.
+            inner.queue.shrink();
             return;
         }
         let io = inner.io.upgrade();
-        let direct = inner.held == inner.queued && self.state() != State::Closed;
+        let direct = inner.queue.all_held() && self.state() != State::Closed;
         match io {
             Some(io) if direct && !io.is_tls() => match self.flush_locked(&mut inner, &io) {
                 Ok(wrote_any) => {
@@ -671,9 +616,10 @@ impl<P: Protocol> Shared<P> {
                         // the buffer: then this is a drain like any other.
                         let full = inner.full;
                         self.after_write(&mut inner, wrote_any && full);
+                        inner.queue.shrink();
                     } else {
                         // The rest waits for the socket like any send.
-                        inner.held = 0;
+                        inner.queue.release_held();
                         self.wake_writer.notify();
                     }
                 }
@@ -683,7 +629,7 @@ impl<P: Protocol> Shared<P> {
                 }
             },
             _ => {
-                inner.held = 0;
+                inner.queue.release_held();
                 self.wake_writer.notify();
             }
         }
@@ -694,10 +640,11 @@ impl<P: Protocol> Shared<P> {
     /// and pipe sources resumed.
     fn after_write(&self, inner: &mut Inner<P>, wrote_any: bool) -> Flush {
         let max = self.max_send_buffer.load(Ordering::Relaxed);
-        if inner.full && inner.queued < max {
+        let queued = inner.queue.queued();
+        if inner.full && queued < max {
             inner.full = false;
         }
-        if inner.queued < max {
+        if queued < max {
             self.room.notify_waiters();
         }
         if inner.queue.is_empty() {
@@ -715,23 +662,13 @@ impl<P: Protocol> Shared<P> {
     /// writer that writes asynchronously (TLS); they still count as queued
     /// until [`written`](Shared::written).
     pub(crate) fn take_batch(&self, limit: usize) -> Vec<Bytes> {
-        let mut inner = lock(&self.inner);
-        let mut batch = Vec::new();
-        let mut size = 0;
-        while size < limit {
-            let Some(b) = inner.queue.pop_front() else {
-                break;
-            };
-            size += b.len();
-            batch.push(b);
-        }
-        batch
+        lock(&self.inner).queue.take_front(limit)
     }
 
     /// `n` bytes taken with `take_batch` were written.
     pub(crate) fn written(&self, n: usize) {
         let mut inner = lock(&self.inner);
-        inner.queued -= n;
+        inner.queue.written(n);
         self.add_written(n);
         self.after_write(&mut inner, true);
     }
@@ -754,15 +691,12 @@ impl<P: Protocol> Shared<P> {
     }
 
     pub(crate) fn has_queued(&self) -> bool {
-        lock(&self.inner).queued > 0
+        lock(&self.inner).queue.queued() > 0
     }
 
     /// Drops everything queued (destroy).
     pub(crate) fn clear_queue(&self) {
-        let mut inner = lock(&self.inner);
-        inner.queue.clear();
-        inner.queued = 0;
-        inner.held = 0;
+        lock(&self.inner).queue.clear();
     }
 
     pub(crate) fn add_pipe_source(&self, source: Weak<dyn RecvControl>) {
