@@ -1,4 +1,5 @@
-//! End-to-end text echo load: the framework against a plain tokio server.
+//! End-to-end echo load (`text://`, or `frame://` with `ECHO_PROTO=frame`):
+//! the framework against a plain tokio server.
 //!
 //! `N` client connections each loop "send one 33-byte line (32 bytes +
 //! LF), await its echo" for `D` seconds after a warm-up, against
@@ -29,6 +30,10 @@
 //!   writes that many lines at once and awaits all their echoes, as a
 //!   pipelining client does (`ECHO_DEPTH=16`: the TechEmpower-style
 //!   figure). Latency is then per round trip of a batch.
+//! * `ECHO_PROTO` `text` (default) or `frame`: the framework runs the
+//!   service of `examples/frame_echo.rs` on `frame://`, the plain server
+//!   reads each 4-byte big-endian length (header included) and its body,
+//!   and every message is a 36-byte frame (4 + 32).
 //!
 //! Without `--bench` on the command line (for example under
 //! `cargo test --benches`) it makes one short smoke round per target.
@@ -46,8 +51,50 @@ use workerman::prelude::*;
 
 /// Line payload length, without the LF.
 const LINE: usize = 32;
-/// Thread name of the framework's single instance (`name` + `-0`).
-const FRAMEWORK_THREAD: &str = "text_echo-0";
+/// The protocol spoken (`ECHO_PROTO`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Proto {
+    Text,
+    Frame,
+}
+
+impl Proto {
+    /// Bytes of one message on the wire.
+    fn msg_len(self) -> usize {
+        match self {
+            Proto::Text => LINE + 1,
+            Proto::Frame => 4 + LINE,
+        }
+    }
+
+    /// Writes message `seq` of connection `id` into `m` (`msg_len` bytes).
+    fn fill(self, m: &mut [u8], id: usize, seq: u64) {
+        let mut body = match self {
+            Proto::Text => {
+                m[LINE] = b'\n';
+                &mut m[..LINE]
+            }
+            Proto::Frame => {
+                let total = u32::try_from(4 + LINE).expect("small");
+                m[..4].copy_from_slice(&total.to_be_bytes());
+                &mut m[4..]
+            }
+        };
+        write!(body, "{id:08x}{seq:024x}").expect("32 hex digits fit");
+    }
+}
+
+/// The service of `examples/frame_echo.rs`.
+struct FrameEcho;
+
+#[async_trait]
+impl Service for FrameEcho {
+    type Protocol = Frame;
+
+    async fn on_message(&self, conn: &Connection<Frame>, msg: Payload) {
+        let _ = conn.send(msg);
+    }
+}
 /// Thread name of the plain server.
 const PLAIN_THREAD: &str = "plain-echo";
 
@@ -77,10 +124,12 @@ impl Target {
         }
     }
 
-    fn thread(self) -> &'static str {
-        match self {
-            Target::Plain => PLAIN_THREAD,
-            Target::Framework => FRAMEWORK_THREAD,
+    /// The server thread (the framework's is its worker `name` + `-0`).
+    fn thread(self, proto: Proto) -> &'static str {
+        match (self, proto) {
+            (Target::Plain, _) => PLAIN_THREAD,
+            (Target::Framework, Proto::Text) => "text_echo-0",
+            (Target::Framework, Proto::Frame) => "frame_echo-0",
         }
     }
 }
@@ -95,6 +144,7 @@ struct Config {
     client_threads: usize,
     /// Lines in flight per connection.
     depth: usize,
+    proto: Proto,
     /// `--bench` was passed (cargo bench); otherwise a smoke run.
     bench_mode: bool,
 }
@@ -126,6 +176,14 @@ impl Config {
             targets,
             client_threads: env_parse("ECHO_CLIENT_THREADS").unwrap_or(1usize).max(1),
             depth: env_parse("ECHO_DEPTH").unwrap_or(1usize).clamp(1, 1024),
+            proto: match std::env::var("ECHO_PROTO").as_deref() {
+                Ok("frame") => Proto::Frame,
+                Ok("text") | Err(_) => Proto::Text,
+                Ok(other) => {
+                    eprintln!("echo_load: unknown ECHO_PROTO={other:?}; using text");
+                    Proto::Text
+                }
+            },
             bench_mode,
         }
     }
@@ -144,14 +202,20 @@ enum Server {
 }
 
 impl Server {
-    fn start(target: Target) -> (Server, SocketAddr) {
+    fn start(target: Target, proto: Proto) -> (Server, SocketAddr) {
         match target {
             Target::Framework => {
-                let handle = Worker::new("text://127.0.0.1:0", Echo)
-                    .name("text_echo")
-                    .count(1)
-                    .spawn()
-                    .expect("framework server starts");
+                let handle = match proto {
+                    Proto::Text => Worker::new("text://127.0.0.1:0", Echo)
+                        .name("text_echo")
+                        .count(1)
+                        .spawn(),
+                    Proto::Frame => Worker::new("frame://127.0.0.1:0", FrameEcho)
+                        .name("frame_echo")
+                        .count(1)
+                        .spawn(),
+                }
+                .expect("framework server starts");
                 let addr = handle.local_addr().as_inet().expect("an inet address");
                 (Server::Framework(handle), addr)
             }
@@ -167,7 +231,7 @@ impl Server {
                 let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
                 let thread = std::thread::Builder::new()
                     .name(PLAIN_THREAD.to_owned())
-                    .spawn(move || plain_server(socket, stopped, ready_tx))
+                    .spawn(move || plain_server(socket, stopped, ready_tx, proto))
                     .expect("plain server thread starts");
                 // Like Worker::spawn, return once the server listens (and
                 // its thread carries its name, which the CPU accounting
@@ -201,11 +265,12 @@ impl Server {
 }
 
 /// The plain tokio echo server: one thread, a current-thread runtime, one
-/// task per connection echoing each line.
+/// task per connection echoing each line (or frame).
 fn plain_server(
     socket: tokio::net::TcpSocket,
     stop: tokio::sync::oneshot::Receiver<()>,
     ready: std::sync::mpsc::SyncSender<()>,
+    proto: Proto,
 ) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -227,14 +292,30 @@ fn plain_server(
                     let mut line = Vec::with_capacity(64);
                     loop {
                         line.clear();
-                        match reader.read_until(b'\n', &mut line).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) => {}
-                        }
-                        // An unterminated last line is dropped, as `text://`
-                        // does.
-                        if line.last() != Some(&b'\n') {
-                            return;
+                        if proto == Proto::Frame {
+                            let mut header = [0u8; 4];
+                            if reader.read_exact(&mut header).await.is_err() {
+                                return;
+                            }
+                            let total = u32::from_be_bytes(header) as usize;
+                            if !(4..=1 << 20).contains(&total) {
+                                return;
+                            }
+                            line.extend_from_slice(&header);
+                            line.resize(total, 0);
+                            if reader.read_exact(&mut line[4..]).await.is_err() {
+                                return;
+                            }
+                        } else {
+                            match reader.read_until(b'\n', &mut line).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(_) => {}
+                            }
+                            // An unterminated last line is dropped, as
+                            // `text://` does.
+                            if line.last() != Some(&b'\n') {
+                                return;
+                            }
                         }
                         if writer.write_all(&line).await.is_err() {
                             return;
@@ -288,12 +369,13 @@ async fn client_loop(
     mut stream: TcpStream,
     id: usize,
     depth: usize,
+    proto: Proto,
     start: Instant,
     end: Instant,
 ) -> std::io::Result<ConnResult> {
-    const MSG: usize = LINE + 1;
-    let mut msgs = vec![b'\n'; MSG * depth];
-    let mut echo = vec![0u8; MSG * depth];
+    let msg = proto.msg_len();
+    let mut msgs = vec![0u8; msg * depth];
+    let mut echo = vec![0u8; msg * depth];
     let mut seq: u64 = 0;
     let mut result = ConnResult {
         messages: 0,
@@ -304,8 +386,8 @@ async fn client_loop(
         if t0 >= end {
             return Ok(result);
         }
-        for m in msgs.chunks_mut(MSG) {
-            write!(&mut m[..LINE], "{id:08x}{seq:024x}").expect("32 hex digits fit");
+        for m in msgs.chunks_mut(msg) {
+            proto.fill(m, id, seq);
             seq += 1;
         }
         stream.write_all(&msgs).await?;
@@ -363,7 +445,7 @@ async fn run_load(cfg: &Config, target: Target, addr: SocketAddr) -> Result<Roun
         s.set_nodelay(true).map_err(|e| e.to_string())?;
         streams.push(s);
     }
-    let server_stat = thread_stat_path(target.thread());
+    let server_stat = thread_stat_path(target.thread(cfg.proto));
     let start = Instant::now() + cfg.warmup;
     let window = Duration::from_secs_f64(cfg.secs);
     let end = start + window;
@@ -383,7 +465,7 @@ async fn run_load(cfg: &Config, target: Target, addr: SocketAddr) -> Result<Roun
     let tasks: Vec<_> = streams
         .into_iter()
         .enumerate()
-        .map(|(id, s)| tokio::spawn(client_loop(s, id, cfg.depth, start, end)))
+        .map(|(id, s)| tokio::spawn(client_loop(s, id, cfg.depth, cfg.proto, start, end)))
         .collect();
     let deadline = end + Duration::from_secs(10);
     let mut messages = 0u64;
@@ -482,12 +564,12 @@ fn main() {
         );
     }
     println!(
-        "echo_load: {} connections, {} line(s) in flight each, {}-byte lines ({} + LF), \
+        "echo_load: {:?}, {} connections, {} message(s) in flight each, {}-byte messages, \
          {:.1} s warm-up + {:.1} s measured, {} round(s) per target, interleaved",
+        cfg.proto,
         cfg.conns,
         cfg.depth,
-        LINE + 1,
-        LINE,
+        cfg.proto.msg_len(),
         cfg.warmup.as_secs_f64(),
         cfg.secs,
         cfg.rounds,
@@ -508,7 +590,7 @@ fn main() {
     let mut results: Vec<RoundResult> = Vec::new();
     for round in 1..=cfg.rounds {
         for &target in &cfg.targets {
-            let (server, addr) = Server::start(target);
+            let (server, addr) = Server::start(target, cfg.proto);
             let outcome = client_rt.block_on(run_load(&cfg, target, addr));
             let stopped = server.stop();
             match outcome {

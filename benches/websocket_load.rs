@@ -4,7 +4,9 @@
 //!
 //! `WS_CONNS` connections (default 64) each do the opening handshake, then
 //! loop "send one masked 32-byte text message, await its echo" for
-//! `WS_SECS` seconds (default 5) after a 1 s warm-up. The same raw load
+//! `WS_SECS` seconds (default 5) after a 1 s warm-up. With `WS_DEPTH=16`
+//! each connection writes 16 messages at once and awaits their 16 echoes
+//! (pipelined load, the figure `compare.sh` calls `ws-echo-p16`). The same raw load
 //! generator drives both servers. Targets run interleaved for `WS_ROUNDS`
 //! rounds (default 2); the medians and the ratio are printed with the
 //! server thread's CPU time per message.
@@ -164,13 +166,21 @@ async fn handshake(addr: SocketAddr) -> std::io::Result<TcpStream> {
     Ok(s)
 }
 
-/// One connection's closed loop; counts round trips inside the window.
-async fn client(mut s: TcpStream, id: usize, start: Instant, end: Instant) -> std::io::Result<u64> {
-    let mut frame = [0u8; 6 + PAYLOAD];
-    frame[0] = 0x81;
-    frame[1] = 0x80 | PAYLOAD as u8;
-    frame[2..6].copy_from_slice(&MASK);
-    let mut echo = [0u8; 2 + PAYLOAD];
+/// One connection's closed loop: `depth` messages written at once, then
+/// their echoes read and checked in order; counts echoed messages inside
+/// the window.
+async fn client(
+    mut s: TcpStream,
+    id: usize,
+    start: Instant,
+    end: Instant,
+    depth: usize,
+) -> std::io::Result<u64> {
+    const FRAME: usize = 6 + PAYLOAD;
+    const ECHO: usize = 2 + PAYLOAD;
+    let mut frames = vec![0u8; FRAME * depth];
+    let mut echoes = vec![0u8; ECHO * depth];
+    let mut texts = Vec::with_capacity(depth);
     let mut n = 0;
     let mut seq = 0u64;
     loop {
@@ -178,19 +188,28 @@ async fn client(mut s: TcpStream, id: usize, start: Instant, end: Instant) -> st
         if t0 >= end {
             return Ok(n);
         }
-        let text = format!("{id:08x}{seq:024x}");
-        for (i, b) in text.bytes().enumerate() {
-            frame[6 + i] = b ^ MASK[i % 4];
+        texts.clear();
+        for frame in frames.chunks_exact_mut(FRAME) {
+            let text = format!("{id:08x}{seq:024x}");
+            frame[0] = 0x81;
+            frame[1] = 0x80 | PAYLOAD as u8;
+            frame[2..6].copy_from_slice(&MASK);
+            for (i, b) in text.bytes().enumerate() {
+                frame[6 + i] = b ^ MASK[i % 4];
+            }
+            texts.push(text);
+            seq += 1;
         }
-        s.write_all(&frame).await?;
-        s.read_exact(&mut echo).await?;
-        if echo[0] != 0x81 || echo[1] as usize != PAYLOAD || &echo[2..] != text.as_bytes() {
-            return Err(std::io::Error::other(format!("bad echo {echo:?}")));
+        s.write_all(&frames).await?;
+        s.read_exact(&mut echoes).await?;
+        for (echo, text) in echoes.chunks_exact(ECHO).zip(&texts) {
+            if echo[0] != 0x81 || echo[1] as usize != PAYLOAD || &echo[2..] != text.as_bytes() {
+                return Err(std::io::Error::other(format!("bad echo {echo:?}")));
+            }
         }
         if t0 >= start && Instant::now() <= end {
-            n += 1;
+            n += depth as u64;
         }
-        seq += 1;
     }
 }
 
@@ -205,6 +224,7 @@ async fn round(
     conns: usize,
     secs: f64,
     warmup: Duration,
+    depth: usize,
 ) -> Round {
     let mut streams = Vec::new();
     for _ in 0..conns {
@@ -226,7 +246,7 @@ async fn round(
     let tasks: Vec<_> = streams
         .into_iter()
         .enumerate()
-        .map(|(id, s)| tokio::spawn(client(s, id, start, end)))
+        .map(|(id, s)| tokio::spawn(client(s, id, start, end, depth)))
         .collect();
     let mut messages = 0;
     for t in tasks {
@@ -317,14 +337,15 @@ fn main() {
     let secs: f64 = env_parse("WS_SECS").unwrap_or(if bench { 5.0 } else { 0.3 });
     let rounds: usize = env_parse("WS_ROUNDS").unwrap_or(if bench { 2 } else { 1 });
     let warmup = Duration::from_millis(if bench { 1000 } else { 100 });
+    let depth: usize = env_parse("WS_DEPTH").unwrap_or(1usize).max(1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("load generator runtime");
     println!(
-        "websocket_load: {conns} connections, {PAYLOAD}-byte text messages, {secs:.1} s per round, \
-         {rounds} round(s) per target, interleaved; {} cores shared by the load generator (one \
-         thread) and the server (one thread)",
+        "websocket_load: {conns} connections, {PAYLOAD}-byte text messages, {depth} in flight per \
+         connection, {secs:.1} s per round, {rounds} round(s) per target, interleaved; {} cores \
+         shared by the load generator (one thread) and the server (one thread)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let targets = [Target::Tungstenite, Target::Ours];
@@ -332,7 +353,7 @@ fn main() {
     for r in 1..=rounds {
         for &t in &targets {
             let (server, addr) = Server::start(t);
-            let res = rt.block_on(round(t, addr, conns, secs, warmup));
+            let res = rt.block_on(round(t, addr, conns, secs, warmup, depth));
             server.stop();
             println!(
                 "round {r} {:<18} {:>10.0} msgs/s  server CPU {}",

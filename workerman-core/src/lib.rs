@@ -41,6 +41,25 @@
 //! port (a cloned socket, or one socket each with `reuse_port`). Each
 //! connection is one task, so its packages are handled in order.
 //!
+//! # The send queue
+//!
+//! Each connection's send buffer is a byte-bounded, multi-producer queue of
+//! our own (`connection/queue.rs`) kept under the connection's lock with
+//! its codec, not a tokio `mpsc` channel as the design card first said. We
+//! measured both (`cargo bench --bench send_queue`, the same work minus
+//! the system call, 2-core machine): queuing a pipelined batch of 16
+//! replies and writing it costs 0.56 µs with this queue and 2.15 µs with an
+//! `mpsc` channel of `Bytes` plus an atomic byte counter; one message
+//! queued to each of 10,000 connections and written costs 1.75 ms against
+//! 2.85 ms. The queue copies small replies into one contiguous tail, so a
+//! batch leaves in one write (an `mpsc` channel hands over one buffer per
+//! message, and a 16-slice `writev` cost the kernel noticeably more in the
+//! echo benchmarks); an idle connection's queue is 128 bytes inside its
+//! shared state and allocates nothing, where a channel allocates its state
+//! and a first 32-slot block (over 1 KiB) when it is made; and the encode
+//! and the queue share one lock, so two senders never interleave bytes,
+//! which a channel would need a second lock for anyway.
+//!
 //! # Where we differ from Workerman
 //!
 //! * A panic in a callback closes that connection (its `on_close` runs), is
