@@ -65,7 +65,6 @@ impl MutexQueue {
         scratch.extend_from_slice(msg);
         if held {
             q.hold(scratch);
-            scratch.clear();
         } else {
             q.push(scratch.split());
         }

@@ -75,11 +75,20 @@ impl SendQueue {
         self.held == self.queued()
     }
 
-    /// Appends a reply held for the batch's single write (copied into the
-    /// tail).
-    pub(crate) fn hold(&mut self, data: &[u8]) {
-        self.copy_in(data);
-        self.held += data.len();
+    /// Appends a reply held for the batch's single write, taking `data`'s
+    /// bytes (`data` is left empty): a small one is copied into the tail, a
+    /// large one is queued as its own chunk without a copy.
+    pub(crate) fn hold(&mut self, data: &mut BytesMut) {
+        let n = data.len();
+        if n <= COPY_MAX {
+            self.copy_in(data);
+            data.clear();
+        } else {
+            self.seal_tail();
+            self.len += n;
+            self.chunks.push_back(data.split().freeze());
+        }
+        self.held += n;
     }
 
     /// Appends a message that must wait for the socket. When everything
@@ -256,11 +265,11 @@ mod tests {
     #[test]
     fn keeps_order_across_chunks_and_tail() {
         let mut q = SendQueue::default();
-        q.hold(b"a1 ");
-        q.hold(b"a2 ");
+        q.hold(&mut BytesMut::from(&b"a1 "[..]));
+        q.hold(&mut BytesMut::from(&b"a2 "[..]));
         q.push(BytesMut::from(&vec![b'B'; 2000][..]));
         q.push(BytesMut::from(&b"c "[..]));
-        q.hold(b"d ");
+        q.hold(&mut BytesMut::from(&b"d "[..]));
         assert_eq!(q.queued(), 3 + 3 + 2000 + 2 + 2);
         let out = drain(&mut q);
         let mut want = b"a1 a2 ".to_vec();
@@ -276,7 +285,7 @@ mod tests {
     fn a_batch_of_small_replies_is_one_slice() {
         let mut q = SendQueue::default();
         for i in 0..16 {
-            q.hold(format!("reply {i}\n").as_bytes());
+            q.hold(&mut BytesMut::from(&format!("reply {i}\n").as_bytes()[..]));
         }
         let mut calls = Vec::new();
         q.write_with(
@@ -331,7 +340,7 @@ mod tests {
         let mut q = SendQueue::default();
         q.push(BytesMut::from(&b"waiting "[..]));
         assert_eq!(q.held(), 0);
-        q.hold(b"held ");
+        q.hold(&mut BytesMut::from(&b"held "[..]));
         assert_eq!(q.held(), 5);
         assert!(!q.all_held());
         // Writing the front leaves the held bytes counted.
@@ -376,7 +385,7 @@ mod tests {
     #[test]
     fn errors_stop_the_write_and_keep_the_bytes() {
         let mut q = SendQueue::default();
-        q.hold(b"abc");
+        q.hold(&mut BytesMut::from(&b"abc"[..]));
         let err = q
             .write_with(|_| Err(io::ErrorKind::BrokenPipe.into()), |_| {})
             .unwrap_err();
@@ -403,7 +412,7 @@ mod tests {
     #[test]
     fn take_front_counts_bytes_in_flight_until_written() {
         let mut q = SendQueue::default();
-        q.hold(b"one ");
+        q.hold(&mut BytesMut::from(&b"one "[..]));
         q.push(BytesMut::from(&vec![b'x'; 3000][..]));
         let batch = q.take_front(10);
         // The tail is sealed first: its bytes come out, in order.
@@ -420,15 +429,35 @@ mod tests {
     }
 
     #[test]
+    fn a_large_held_reply_is_queued_without_a_copy_in_order() {
+        let mut q = SendQueue::default();
+        q.hold(&mut BytesMut::from(&b"small "[..]));
+        let big = vec![b'L'; 100_000];
+        let mut data = BytesMut::from(&big[..]);
+        let at = data.as_ptr();
+        q.hold(&mut data);
+        assert!(data.is_empty());
+        q.hold(&mut BytesMut::from(&b" after"[..]));
+        assert_eq!(q.held(), 6 + 100_000 + 6);
+        assert!(q.all_held());
+        // The big reply is its own chunk: the same allocation, not a copy.
+        assert!(q.chunks.iter().any(|c| c.as_ptr() == at));
+        let mut want = b"small ".to_vec();
+        want.extend_from_slice(&big);
+        want.extend_from_slice(b" after");
+        assert_eq!(drain(&mut q), want);
+    }
+
+    #[test]
     fn the_tail_block_is_freed_when_asked_and_empty() {
         let mut q = SendQueue::default();
-        q.hold(b"x");
+        q.hold(&mut BytesMut::from(&b"x"[..]));
         q.shrink();
         assert!(q.tail.capacity() > 0, "not while it holds bytes");
         drain(&mut q);
         q.shrink();
         assert_eq!(q.tail.capacity(), 0);
-        q.hold(b"y");
+        q.hold(&mut BytesMut::from(&b"y"[..]));
         q.clear();
         assert_eq!(q.queued(), 0);
         assert_eq!(q.tail.capacity(), 0);

@@ -482,12 +482,14 @@ impl<P: Protocol> Shared<P> {
             let len = inner.scratch.len();
             if inner.queue.queued() + len < max && self.state() != State::Closed {
                 // Held for the batch's single write; stays below the
-                // limit, so corking alone never refuses a send. Copied
-                // into the queue's tail, so the replies of a batch are one
-                // contiguous buffer.
+                // limit, so corking alone never refuses a send. Small
+                // replies are copied into the queue's tail, so those of a
+                // batch are one contiguous buffer.
                 let Inner { queue, scratch, .. } = &mut *inner;
                 queue.hold(scratch);
-                scratch.clear();
+                if scratch.capacity() > SCRATCH_KEEP {
+                    *scratch = BytesMut::new();
+                }
                 return Ok(SendStatus::Queued);
             }
             // Past the limit: write what is held now, then go on as usual.
