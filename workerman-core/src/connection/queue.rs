@@ -285,7 +285,7 @@ mod tests {
     fn a_batch_of_small_replies_is_one_slice() {
         let mut q = SendQueue::default();
         for i in 0..16 {
-            q.hold(&mut BytesMut::from(&format!("reply {i}\n").as_bytes()[..]));
+            q.hold(&mut BytesMut::from(format!("reply {i}\n").as_bytes()));
         }
         let mut calls = Vec::new();
         q.write_with(
