@@ -48,10 +48,11 @@
 //! its codec, not a tokio `mpsc` channel as the design card first said. We
 //! measured both (`cargo bench --bench send_queue`, the same work minus
 //! the system call, 2-core machine): queuing a pipelined batch of 16
-//! replies and writing it costs 0.56 µs with this queue and 2.15 µs with an
+//! replies and writing it costs 0.89 µs with this queue and 3.52 µs with an
 //! `mpsc` channel of `Bytes` plus an atomic byte counter; one message
-//! queued to each of 10,000 connections and written costs 1.75 ms against
-//! 2.85 ms. The queue copies small replies into one contiguous tail, so a
+//! queued to each of 10,000 connections and written costs 2.79 ms against
+//! 5.11 ms (an earlier run on a quieter machine: 0.56 against 2.15 µs,
+//! 1.75 against 2.85 ms). The queue copies small replies into one contiguous tail, so a
 //! batch leaves in one write (an `mpsc` channel hands over one buffer per
 //! message, and a 16-slice `writev` cost the kernel noticeably more in the
 //! echo benchmarks); an idle connection's queue is 128 bytes inside its

@@ -112,14 +112,6 @@ impl SendQueue {
         self.held = 0;
     }
 
-    /// Frees the tail's block if it holds nothing (after a batch, so an
-    /// idle connection keeps none).
-    pub(crate) fn shrink(&mut self) {
-        if self.tail.is_empty() && self.tail.capacity() > 0 {
-            self.tail = BytesMut::new();
-        }
-    }
-
     /// Drops everything (destroy, reconnect).
     pub(crate) fn clear(&mut self) {
         *self = SendQueue::default();
@@ -178,6 +170,7 @@ impl SendQueue {
         self.len -= size;
         self.in_flight += size;
         self.held = self.held.min(self.len);
+        self.release_block_if_empty();
         batch
     }
 
@@ -221,12 +214,17 @@ impl SendQueue {
                 }
             }
         }
-        if self.tail.is_empty() {
-            // Reuse the block from its start.
-            self.tail.clear();
-        }
         // Held bytes are at the back: what was written came off the front.
         self.held = self.held.min(self.len);
+        self.release_block_if_empty();
+    }
+
+    /// An empty queue keeps no block (an idle connection holds none); the
+    /// next batch takes a fresh one.
+    fn release_block_if_empty(&mut self) {
+        if self.len == 0 && self.tail.capacity() > 0 {
+            self.tail = BytesMut::new();
+        }
     }
 }
 
@@ -254,6 +252,24 @@ mod tests {
                 n => Ok(n),
             }
         }
+    }
+
+    /// One write of at most `cap` bytes, then "would block".
+    fn write_once(q: &mut SendQueue, cap: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut once = true;
+        q.write_with(
+            |s| {
+                if std::mem::take(&mut once) {
+                    sink(&mut out, cap)(s)
+                } else {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+            },
+            |_| {},
+        )
+        .unwrap();
+        out
     }
 
     fn drain(q: &mut SendQueue) -> Vec<u8> {
@@ -344,38 +360,14 @@ mod tests {
         assert_eq!(q.held(), 5);
         assert!(!q.all_held());
         // Writing the front leaves the held bytes counted.
-        let mut out = Vec::new();
-        let mut once = true;
-        q.write_with(
-            |s| {
-                if std::mem::take(&mut once) {
-                    sink(&mut out, 8)(s)
-                } else {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-            },
-            |_| {},
-        )
-        .unwrap();
+        assert_eq!(write_once(&mut q, 8), b"waiting ");
         assert_eq!(q.held(), 5);
         assert!(q.all_held());
         // A message queued behind held replies only leaves with them.
         q.push(BytesMut::from(&b"behind"[..]));
         assert_eq!(q.held(), 11);
         // Half of the held bytes go: held follows.
-        let mut out2 = Vec::new();
-        let mut once = true;
-        q.write_with(
-            |s| {
-                if std::mem::take(&mut once) {
-                    sink(&mut out2, 4)(s)
-                } else {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-            },
-            |_| {},
-        )
-        .unwrap();
+        assert_eq!(write_once(&mut q, 4), b"held");
         assert_eq!(q.held(), 7);
         q.release_held();
         assert_eq!(q.held(), 0);
@@ -449,14 +441,18 @@ mod tests {
     }
 
     #[test]
-    fn the_tail_block_is_freed_when_asked_and_empty() {
+    fn an_emptied_queue_keeps_no_block() {
         let mut q = SendQueue::default();
-        q.hold(&mut BytesMut::from(&b"x"[..]));
-        q.shrink();
-        assert!(q.tail.capacity() > 0, "not while it holds bytes");
+        q.hold(&mut BytesMut::from(&b"xy"[..]));
+        write_once(&mut q, 1);
+        assert!(q.tail.capacity() > 0, "kept while it holds bytes");
         drain(&mut q);
-        q.shrink();
         assert_eq!(q.tail.capacity(), 0);
+        // Also when a writer took the bytes by value (TLS).
+        q.hold(&mut BytesMut::from(&b"z"[..]));
+        let taken = q.take_front(usize::MAX);
+        assert_eq!(q.tail.capacity(), 0);
+        q.written(taken.iter().map(|b| b.len()).sum());
         q.hold(&mut BytesMut::from(&b"y"[..]));
         q.clear();
         assert_eq!(q.queued(), 0);

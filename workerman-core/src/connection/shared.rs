@@ -604,8 +604,6 @@ impl<P: Protocol> Shared<P> {
         }
         let mut inner = lock(&self.inner);
         if inner.queue.is_empty() {
-            // The batch's block: an idle connection keeps none.
-            inner.queue.shrink();
             return;
         }
         let io = inner.io.upgrade();
@@ -618,7 +616,6 @@ impl<P: Protocol> Shared<P> {
                         // the buffer: then this is a drain like any other.
                         let full = inner.full;
                         self.after_write(&mut inner, wrote_any && full);
-                        inner.queue.shrink();
                     } else {
                         // The rest waits for the socket like any send.
                         inner.queue.release_held();
