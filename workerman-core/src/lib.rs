@@ -102,6 +102,7 @@ mod fn_service;
 mod instance;
 mod io;
 mod listener;
+mod memory;
 pub mod process;
 mod registry;
 mod server;

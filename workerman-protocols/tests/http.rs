@@ -900,3 +900,22 @@ fn mutated_requests_never_panic() {
         }
     }
 }
+
+#[test]
+fn content_length_announcing_much_reserves_nothing() {
+    // 9 MiB announced (under a 10 MiB limit), 1 KiB sent: the buffer holds
+    // what arrived, nothing for what the head only announced.
+    let mut c = HttpCodec::new(HttpConfig::default(), 10 << 20);
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9437184\r\n\r\n");
+    buf.extend_from_slice(&[7u8; 1024]);
+    let cap = buf.capacity();
+    assert!(c.decode(&mut buf).unwrap().is_none());
+    // (The head was consumed: what remains is at most what there was.)
+    assert!(buf.capacity() <= cap, "{} > {cap}", buf.capacity());
+    assert!(buf.capacity() < 64 * 1024);
+    // The body still completes as it arrives.
+    buf.extend_from_slice(&vec![7u8; 9437184 - 1024]);
+    let req = c.decode(&mut buf).unwrap().expect("the whole body");
+    assert_eq!(req.body().len(), 9437184);
+}

@@ -120,6 +120,7 @@ pub(crate) fn drive<S: Service>(
     let fut = async move {
         run(&*service, &conn, reader, io).await;
         crate::registry::remove(conn.id());
+        crate::memory::connection_closed();
     }
     .instrument(span);
     (handle, fut)
@@ -461,7 +462,8 @@ async fn dispatch_pending<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
 
 async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut ReadHalf) {
     let shared = &*conn.shared;
-    let mut buf = BytesMut::new();
+    let mut buf = ReadBuffer::default();
+    let buf = &mut buf.0;
     // The protocol's read deadline, made when it first has one and reset
     // for each wait (only protocols with deadlines pay for it).
     let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
@@ -475,7 +477,7 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
             continue;
         }
         if !buf.is_empty() {
-            let go_on = deliver(svc, conn, &mut buf).await;
+            let go_on = deliver(svc, conn, buf).await;
             // The batch ends: what its handlers sent leaves in one write.
             shared.uncork();
             if !go_on {
@@ -488,7 +490,8 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
         if buf.is_empty() {
             // Nothing is kept between packages: an idle connection holds no
             // read buffer at all.
-            buf = BytesMut::new();
+            crate::memory::released(buf.capacity());
+            *buf = BytesMut::new();
         }
         // Wait for data before taking a buffer, so an idle connection holds
         // none; then read through `read_buf`, which is ready at once.
@@ -536,13 +539,13 @@ async fn read_loop<S: Service>(svc: &S, conn: &Connection<S::Protocol>, io: &mut
             Ok(()) if io.is_tls() => tokio::select! {
                 biased;
                 () = shared.wake_reader.wait() => continue,
-                r = io.read_buf(&mut buf) => r,
+                r = io.read_buf(buf) => r,
             },
             // Readiness may be stale (a fresh socket starts out "ready"):
             // read only what is there now, and when nothing is, go back to
             // waiting without the buffer instead of waiting inside the read
             // with a reserved block.
-            Ok(()) => match std::future::poll_fn(|cx| match io.poll_read_buf(cx, &mut buf) {
+            Ok(()) => match std::future::poll_fn(|cx| match io.poll_read_buf(cx, buf) {
                 Poll::Pending => Poll::Ready(None),
                 Poll::Ready(r) => Poll::Ready(Some(r)),
             })
@@ -617,6 +620,17 @@ async fn read_failed<S: Service>(svc: &S, conn: &Connection<S::Protocol>, e: std
     let err = ConnectionError::Io(Arc::new(e));
     guard(|| svc.on_error(conn, &err), "on_error", stats(&conn.shared)).await;
     conn.destroy();
+}
+
+/// A connection's read buffer; what it held is counted as released (for
+/// the memory trimmer) when the connection ends.
+#[derive(Default)]
+struct ReadBuffer(BytesMut);
+
+impl Drop for ReadBuffer {
+    fn drop(&mut self) {
+        crate::memory::released(self.0.capacity());
+    }
 }
 
 /// Decodes and delivers the packages in `buf` until it holds no complete

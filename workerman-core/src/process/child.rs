@@ -83,6 +83,8 @@ async fn serve<S: Service>(worker: Worker<S>, setup: ChildSetup) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Gives memory back to the OS after bursts (see `memory`).
+    let trimmer = tokio::spawn(crate::memory::trimmer());
     let (ready_tx, ready_rx) = oneshot::channel();
     let control = tokio::spawn(control(
         ipc,
@@ -113,6 +115,7 @@ async fn serve<S: Service>(worker: Worker<S>, setup: ChildSetup) -> ExitCode {
         )
         .await;
     control.abort();
+    trimmer.abort();
     tracing::info!(forced = report.forced, "worker process stopped");
     ExitCode::SUCCESS
 }

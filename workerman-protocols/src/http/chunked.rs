@@ -82,8 +82,8 @@ impl ChunkedDecoder {
                     if total > self.max_body as u64 {
                         return Err(HttpCodecError::BodyTooLarge { max: self.max_body });
                     }
-                    // Bounded by max_body just above.
-                    self.body.reserve(size as usize);
+                    // Nothing reserved for the announced size: the body
+                    // grows as the chunk's data arrives.
                     self.state = State::Data { remaining: size };
                 }
                 State::Data { remaining } => {

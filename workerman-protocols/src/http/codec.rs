@@ -519,8 +519,8 @@ impl Decoder for HttpCodec {
                     let body = src.split_to(n).freeze();
                     self.finish_request(src, body, None)
                 } else {
-                    // Bounded by max_body, checked when the head was parsed.
-                    src.reserve(n - src.len());
+                    // Nothing is reserved for what the head only announced:
+                    // the read buffer grows as the body arrives.
                     Ok(None)
                 }
             }
