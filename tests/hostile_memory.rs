@@ -3,16 +3,21 @@
 //! with `start -d`), from outside with plain sockets.
 //!
 //! 1. A header announcing 9 MiB (a frame length, a `Content-Length`, a
-//!    WebSocket payload length) costs nothing until the data comes: 150
-//!    connections that each announce 9 MiB (or a chunk of 9 MiB) and send 1 KiB grow the worker by
-//!    a few MiB, and under a 1 GiB address-space limit (`ulimit -v`) the
-//!    worker survives and still answers. (Reserving the announced length
-//!    took 1.35 GiB of address space here and aborted the worker with
-//!    "memory allocation of 9437184 bytes failed".)
+//!    chunk size, a WebSocket payload length) costs nothing until the data
+//!    comes: 150 connections that each announce 9 MiB and send 1 KiB grow
+//!    the worker by a few MiB, and under a 1 GiB address-space limit
+//!    (`ulimit -v`) the worker survives and still answers. (Reserving the
+//!    announced length took 1.35 GiB of address space here and aborted the
+//!    worker with "memory allocation of 9437184 bytes failed".)
 //! 2. After a burst of 480 connections from 8 clients at once that really
-//!    send 1 KiB to 3 MiB each and then close, the worker's RSS comes back near where it started (the worker
-//!    returns freed memory to the OS; without that it stayed 14–59 MiB
-//!    above).
+//!    send 1 KiB to 3 MiB each and then close, the worker's RSS comes back
+//!    near where it started (the worker returns freed memory to the OS;
+//!    without that it stayed 14–59 MiB above).
+//! 3. A peer that sends and never reads what comes back (pipelined HTTP
+//!    requests, frames, WebSocket messages to echo) is held by the send
+//!    buffer, not by memory: the worker grows by at most a few MiB while
+//!    the peer pushes up to 16 MiB, and a connection opened before it is
+//!    served throughout.
 //!
 //! Sizes are bounds on memory, not on time; the waits are bounded.
 
@@ -290,4 +295,95 @@ fn http_hello_under_announced_chunk_sizes_and_a_burst() {
 #[test]
 fn websocket_echo_under_announced_lengths_and_a_burst() {
     hostile("websocket_echo", "websocket", Proto::Ws);
+}
+
+/// One message of `proto` the example answers (a small request).
+fn small_message(proto: Proto) -> Vec<u8> {
+    match proto {
+        Proto::Frame => vec![0, 0, 0, 6, b'h', b'i'],
+        Proto::Http | Proto::HttpChunked => b"GET / HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(),
+        Proto::Ws => vec![0x81, 0x82, 0, 0, 0, 0, b'h', b'i'],
+    }
+}
+
+fn never_reads(example: &str, scheme: &str, proto: Proto) {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let p = Program::new(
+        example,
+        &format!("noread-{example}"),
+        &[
+            ("WORKERMAN_ADDR", format!("{scheme}://127.0.0.1:{port}")),
+            ("WORKERMAN_COUNT", "1".to_owned()),
+        ],
+    );
+    p.start();
+    let deadline = Instant::now() + WAIT;
+    while answers(proto, addr).is_err() {
+        assert!(Instant::now() < deadline, "{example} never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let worker = p.status()["processes"][0]["pid"].as_u64().unwrap();
+    for _ in 0..20 {
+        answers(proto, addr).unwrap();
+    }
+    let (rss0, _) = vm(worker);
+    let mut peer = connect(addr);
+    if let Proto::Ws = proto {
+        handshake(&mut peer);
+    }
+    peer.set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let batch: Vec<u8> = small_message(proto).repeat(1000);
+    let mut sent = 0usize;
+    let mut blocked = false;
+    while sent < 16 << 20 {
+        match peer.write_all(&batch) {
+            Ok(()) => sent += batch.len(),
+            // The worker stopped reading (its send buffer is full): the
+            // kernel buffers filled and the write timed out.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                blocked = true;
+                break;
+            }
+            // Or the worker cut the peer off.
+            Err(_) => break,
+        }
+        if sent % (4 << 20) < batch.len() {
+            answers(proto, addr).expect("served while a peer never reads");
+        }
+    }
+    let (rss1, _) = vm(worker);
+    eprintln!(
+        "{example}: a peer sent {} KiB without reading (blocked: {blocked}); \
+         worker RSS {rss0} -> {rss1} KiB",
+        sent / 1024
+    );
+    assert!(
+        rss1 < rss0 + 16 * 1024,
+        "{example}: a peer that never reads grew the worker from {rss0} to {rss1} KiB"
+    );
+    answers(proto, addr).expect("served after a peer that never reads");
+    drop(peer);
+    answers(proto, addr).expect("served after it left");
+}
+
+#[test]
+fn http_hello_holds_a_peer_that_never_reads() {
+    never_reads("http_hello", "http", Proto::Http);
+}
+
+#[test]
+fn frame_echo_holds_a_peer_that_never_reads() {
+    never_reads("frame_echo", "frame", Proto::Frame);
+}
+
+#[test]
+fn websocket_echo_holds_a_peer_that_never_reads() {
+    never_reads("websocket_echo", "websocket", Proto::Ws);
 }

@@ -1,5 +1,6 @@
 //! Binding listeners and the accept loop.
 
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -205,6 +206,8 @@ fn is_connection_error(e: &io::Error) -> bool {
 
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// How often reaching `max_connections` is logged at `warn`.
+const LIMIT_LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// Accepts until `token` is cancelled, spawning one task per connection on
 /// `tracker`.
@@ -232,7 +235,42 @@ pub(crate) async fn accept_loop<S: Service>(
             t.handshake_timeout,
         )
     });
+    // `max_connections`: one permit per open connection, held by its task.
+    let limit = config
+        .max_connections
+        .map(|n| (n, Arc::new(tokio::sync::Semaphore::new(n))));
+    let mut limit_logged: Option<std::time::Instant> = None;
     loop {
+        let permit = match &limit {
+            None => None,
+            Some((max, permits)) => match Arc::clone(permits).try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    // A worker held at its cap crosses it at every close:
+                    // say so once a minute, not once per connection.
+                    let warn = limit_logged.is_none_or(|at| at.elapsed() >= LIMIT_LOG_EVERY);
+                    if warn {
+                        limit_logged = Some(std::time::Instant::now());
+                        tracing::warn!(
+                            max_connections = max,
+                            "connection limit reached; not accepting until one closes"
+                        );
+                    } else {
+                        tracing::debug!(max_connections = max, "connection limit reached");
+                    }
+                    let p = tokio::select! {
+                        biased;
+                        () = token.cancelled() => return,
+                        p = Arc::clone(permits).acquire_owned() => p,
+                    };
+                    if warn {
+                        tracing::info!("below the connection limit; accepting again");
+                    }
+                    // The semaphore is never closed.
+                    p.ok()
+                }
+            },
+        };
         let accepted = tokio::select! {
             biased;
             () = token.cancelled() => return,
@@ -259,12 +297,13 @@ pub(crate) async fn accept_loop<S: Service>(
                 match &tls {
                     None => {
                         let (_conn, fut) = drive(setup);
-                        tracker.spawn(fut);
+                        spawn_holding(&tracker, permit, fut);
                     }
                     // The handshake runs in the connection's own task, so
                     // a slow or hostile client never holds up accepting.
                     Some((acceptor, timeout)) => {
-                        tracker.spawn(tls_then_drive(acceptor.clone(), *timeout, setup));
+                        let fut = tls_then_drive(acceptor.clone(), *timeout, setup);
+                        spawn_holding(&tracker, permit, fut);
                     }
                 }
             }
@@ -285,6 +324,27 @@ pub(crate) async fn accept_loop<S: Service>(
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
+        }
+    }
+}
+
+/// Spawns a connection's task, holding a `max_connections` permit (when
+/// there is a limit) until the task ends. Without a limit the task is the
+/// connection's future itself, so unlimited workers pay nothing.
+fn spawn_holding<F: Future<Output = ()> + Send + 'static>(
+    tracker: &TaskTracker,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    fut: F,
+) {
+    match permit {
+        None => {
+            tracker.spawn(fut);
+        }
+        Some(permit) => {
+            tracker.spawn(async move {
+                fut.await;
+                drop(permit);
+            });
         }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) group: Option<String>,
     pub(crate) reloadable: bool,
     pub(crate) max_requests: Option<u64>,
+    pub(crate) max_connections: Option<usize>,
     pub(crate) tls: Option<crate::TlsConfig>,
     pub(crate) udp: bool,
 }
@@ -120,6 +121,7 @@ impl<S: Service> Worker<S> {
                 group: None,
                 reloadable: true,
                 max_requests: None,
+                max_connections: None,
                 tls: None,
                 udp: false,
             },
@@ -215,6 +217,22 @@ impl<S: Service> Worker<S> {
     #[must_use]
     pub fn max_requests(mut self, requests: u64) -> Self {
         self.config.max_requests = Some(requests.max(1));
+        self
+    }
+
+    /// At most this many connections open at once in each instance (each
+    /// worker process; each instance thread in-process). Default: no limit
+    /// but the file-descriptor limit.
+    ///
+    /// At the cap the instance stops accepting and logs it (at `warn`, at
+    /// most once a minute); new clients wait in the kernel's listen
+    /// backlog (see [`backlog`](Worker::backlog)), not refused. As soon as
+    /// one connection closes, accepting resumes (logged at `info` after a
+    /// `warn`). A cap of 0 counts as 1.
+    /// Not used by `udp://`, which has no connections.
+    #[must_use]
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = Some(connections.max(1));
         self
     }
 
