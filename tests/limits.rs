@@ -1,7 +1,7 @@
 //! Limits under abuse, over real sockets: `max_connections` holds new
 //! clients in the listen backlog and resumes below the cap (logging once
 //! each way), and every per-connection limit (package size, head size,
-//! handshake, head and idle deadlines) closes only the connection that
+//! handshake, head, body and idle deadlines) closes only the connection that
 //! hit it, with the protocol's answer, while a connection opened before it
 //! goes on being served.
 
@@ -406,5 +406,59 @@ async fn each_websocket_limit_closes_only_its_connection() {
     let got = String::from_utf8_lossy(&read_to_end(&mut wrong).await).into_owned();
     assert!(got.starts_with("HTTP/1.1 400 "), "{got}");
     ws_echo(&mut bystander, b"after 400").await;
+    // A handshake head over max_head_size (16 KiB): 431.
+    let mut big = raw(addr).await;
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let _ = big.write_all(head.as_bytes()).await;
+    let got = String::from_utf8_lossy(&read_to_end(&mut big).await).into_owned();
+    assert!(got.starts_with("HTTP/1.1 431 "), "{got}");
+    ws_echo(&mut bystander, b"after 431").await;
+    server.shutdown().await;
+}
+
+/// Connections silent for 300 ms are closed (1001).
+struct IdleWs;
+
+impl Settings for IdleWs {
+    fn config() -> WebSocketConfig {
+        WebSocketConfig::default().idle_timeout(Some(Duration::from_millis(300)))
+    }
+}
+
+struct IdleWsEcho;
+
+#[async_trait]
+impl Service for IdleWsEcho {
+    type Protocol = WebSocket<IdleWs>;
+    async fn on_message(&self, conn: &Connection<WebSocket<IdleWs>>, msg: Message) {
+        let _ = conn.send(msg);
+    }
+}
+
+#[tokio::test]
+async fn an_idle_websocket_connection_is_closed_alone() {
+    let server = Worker::new("websocket://127.0.0.1:0", IdleWsEcho)
+        .spawn()
+        .unwrap();
+    let addr = inet(&server);
+    let mut idle = ws_open(addr).await;
+    let mut busy = ws_open(addr).await;
+    let closed = async { read_to_end(&mut idle).await };
+    let keep_talking = async {
+        loop {
+            ws_echo(&mut busy, b"busy").await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let got = tokio::select! {
+        got = closed => got,
+        () = keep_talking => unreachable!(),
+    };
+    // A close frame with code 1001 (going away).
+    assert_eq!([got[0], got[2], got[3]], [0x88, 0x03, 0xe9], "{got:?}");
+    ws_echo(&mut busy, b"still here").await;
     server.shutdown().await;
 }
