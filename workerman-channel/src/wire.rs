@@ -227,6 +227,22 @@ mod tests {
     }
 
     #[test]
+    fn published_floats_arrive_bit_for_bit() {
+        // fuzz/regressions/channel_wire: one ulp off without serde_json's
+        // float_roundtrip.
+        for f in [3.552_593_421_376_493_5e59_f64, 7.326_862_820_235_364e-306] {
+            let body = publish("a", &encode_data(&f).unwrap());
+            match parse_command(&body).unwrap() {
+                Command::Publish { data, .. } => {
+                    let back: f64 = serde_json::from_str(data.get()).unwrap();
+                    assert_eq!(back.to_bits(), f.to_bits(), "{}", data.get());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn null_data_is_data() {
         match parse_command(br#"{"type":"publish","channels":["a"],"data":null}"#).unwrap() {
             Command::Publish { data, .. } => assert_eq!(data.get(), "null"),

@@ -197,6 +197,25 @@ mod tests {
     }
 
     #[test]
+    fn floats_round_trip_bit_for_bit() {
+        // fuzz/regressions/globaldata_wire: one ulp off without
+        // serde_json's float_roundtrip, so a value read back and given to
+        // `cas` would not equal the stored one.
+        for f in [7.326_862_820_235_364e-306_f64, 3.552_593_421_376_493_5e59] {
+            let req = Request::Set {
+                key: "k".into(),
+                value: json!(f),
+            };
+            let text = serde_json::to_string(&req).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Request>(&text).unwrap(),
+                req,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn canonical_sorts_keys_at_every_level() {
         let v: Value = serde_json::from_str(r#"{"b":[{"z":1,"a":2}],"a":"\"q\""}"#).unwrap();
         assert_eq!(canonical(&v), r#"{"a":"\"q\"","b":[{"a":2,"z":1}]}"#);

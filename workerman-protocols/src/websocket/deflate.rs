@@ -202,6 +202,15 @@ impl Deflate {
         }
         if out.ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
+        } else if out.is_empty() {
+            // Nothing new since the last sync flush (an empty message after
+            // another message): zlib writes no second flush marker. RFC 7692
+            // 7.2.1 asks for an empty stored block, which after a flush is
+            // byte-aligned: `00 00 00 ff ff`, less the tail the receiver
+            // appends back. Without it the receiver's `00 00 ff ff` lands in
+            // the middle of our next block and every later message is
+            // garbled.
+            out.push(0x00);
         }
         if self.params.reset_ours {
             c.reset();
