@@ -199,6 +199,10 @@ mod pending;
 mod server;
 mod wire;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use client::{
     ChannelClient, ChannelClientBuilder, ChannelStats, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_BYTES, DEFAULT_PING_INTERVAL, DEFAULT_RECONNECT_DELAY,

@@ -141,6 +141,10 @@ mod node_redis;
 mod server;
 mod wire;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use client::{
     GlobalDataClient, GlobalDataClientBuilder, DEFAULT_IO_TIMEOUT, DEFAULT_REDIS_PREFIX,
 };

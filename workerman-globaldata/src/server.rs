@@ -79,7 +79,7 @@ impl GlobalDataServer {
     }
 
     /// Applies one request.
-    fn apply(&self, req: Request) -> Reply {
+    pub(crate) fn apply(&self, req: Request) -> Reply {
         let mut data = self.lock();
         match req {
             Request::Get { key } => Reply::value(data.get(&key).cloned()),

@@ -385,6 +385,41 @@ fn parse_range(header: &str, size: u64) -> RangeSpec {
     }
 }
 
+/// The fuzz targets' way in (the `fuzzing` feature): the parsers above,
+/// which only `FileResponse::send` reaches otherwise.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzz_api {
+    use std::time::SystemTime;
+
+    use workerman_protocols::http::Request;
+
+    /// `Range: bytes=...` for a file of `size` bytes: `None` to serve the
+    /// whole file, `Some(None)` for 416, `Some(Some((start, end)))` (both
+    /// inclusive) for 206.
+    pub fn parse_range(header: &str, size: u64) -> Option<Option<(u64, u64)>> {
+        match super::parse_range(header, size) {
+            super::RangeSpec::Ignore => None,
+            super::RangeSpec::Unsatisfiable => Some(None),
+            super::RangeSpec::Range { start, end } => Some(Some((start, end))),
+        }
+    }
+
+    /// Whether `req` gets 304 for a file with this `ETag` and time.
+    pub fn not_modified(req: &Request, etag: &str, modified: Option<SystemTime>) -> bool {
+        super::not_modified(req, etag, modified)
+    }
+
+    /// Whether `If-Range` lets a range apply.
+    pub fn if_range_ok(req: &Request, etag: &str, modified: Option<SystemTime>) -> bool {
+        super::if_range_ok(req, etag, modified)
+    }
+
+    /// The `ETag` of a file of `size` bytes modified at `modified`.
+    pub fn etag(size: u64, modified: Option<SystemTime>) -> String {
+        super::etag(size, modified)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

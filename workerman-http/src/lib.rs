@@ -72,6 +72,14 @@ mod static_dir;
 mod stream;
 mod upload;
 
+/// Internal: for the fuzz targets only (the `fuzzing` feature); not part
+/// of the public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::file::fuzz_api::{etag, if_range_ok, not_modified, parse_range};
+}
+
 pub use client_ip::client_ip;
 pub use file::{FileError, FileResponse, MEMORY_THRESHOLD};
 pub use session::{

@@ -1,0 +1,14 @@
+//! libFuzzer target `channel_wire`: see `workerman_fuzz::check_channel_wire`.
+//!
+//! Built by `cargo fuzz` (which passes `--cfg fuzzing`) this is the
+//! libFuzzer entry point; built without it (`cargo build`), it replays the
+//! files and folders named on its command line through the same check.
+#![cfg_attr(fuzzing, no_main)]
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| workerman_fuzz::check_channel_wire(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    workerman_fuzz::replay_main(workerman_fuzz::check_channel_wire);
+}
