@@ -29,7 +29,7 @@
 //! Unknown command-line arguments are ignored.
 
 mod common;
-use common::raise_nofile;
+use common::{children, raise_nofile};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -378,28 +378,7 @@ fn build_example() -> Result<std::path::PathBuf, String> {
 /// The pids of `root` and its children (the master and its workers).
 fn process_tree(root: u32) -> Vec<u32> {
     let mut pids = vec![root];
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            // Field 4, after the command name in parentheses.
-            let ppid = stat
-                .rfind(')')
-                .and_then(|i| stat[i + 2..].split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            if ppid == Some(root) {
-                pids.push(pid);
-            }
-        }
-    }
+    pids.extend(children(root));
     pids
 }
 

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{env_parse, raise_nofile};
+use common::{children, env_parse, raise_nofile};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -109,25 +109,7 @@ impl Example {
 
     /// The master's worker processes.
     fn workers(&self) -> Vec<u32> {
-        let root = self.master();
-        let mut pids = Vec::new();
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
-            if ppid == Some(root) && state != Some("Z") {
-                pids.push(pid);
-            }
-        }
-        pids.sort_unstable();
-        pids
+        children(self.master())
     }
 
     /// Summed RSS (KiB) and open descriptors of master and workers.
@@ -399,8 +381,8 @@ fn expect(ok: bool, what: &str) -> std::io::Result<()> {
     }
 }
 
-/// Waits (bounded) until `ex` has `n` workers none of which is in `old`;
-/// how long it took.
+/// Waits (bounded) until `ex` has `n` workers none of which is in `old`
+/// (the killed one, or all of them for a reload); how long it took.
 fn wait_for_new_workers(ex: &Example, old: &[u32], n: usize) -> Option<Duration> {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(30) {
@@ -408,10 +390,10 @@ fn wait_for_new_workers(ex: &Example, old: &[u32], n: usize) -> Option<Duration>
         if now.len() == n && now.iter().all(|p| !old.contains(p)) {
             return Some(t.elapsed());
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(2));
     }
     eprintln!(
-        "soak: {} workers are {:?} 30 s after a reload of {old:?}",
+        "soak: {} workers are {:?} 30 s after replacing {old:?}",
         ex.name,
         ex.workers()
     );
@@ -539,7 +521,7 @@ fn main() {
             let old = text.workers();
             faults.open.store(true, Ordering::Relaxed);
             text.signal(old[0], nix::sys::signal::Signal::SIGKILL);
-            let back = wait_for_new_workers_replacing(&text, old[0], old.len());
+            let back = wait_for_new_workers(&text, &old[..1], old.len());
             *recovery.lock().unwrap() = back;
             std::thread::sleep(Duration::from_secs(1));
             faults.open.store(false, Ordering::Relaxed);
@@ -618,18 +600,4 @@ fn main() {
     if !pass {
         std::process::exit(1);
     }
-}
-
-/// Waits (bounded) until `ex` has `n` workers again and `killed` is not
-/// one of them.
-fn wait_for_new_workers_replacing(ex: &Example, killed: u32, n: usize) -> Option<Duration> {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(30) {
-        let now = ex.workers();
-        if now.len() == n && !now.contains(&killed) {
-            return Some(t.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    None
 }

@@ -59,3 +59,28 @@ pub(crate) fn raise_nofile() -> u64 {
         }
     }
 }
+
+/// The live (not zombie) child processes of `parent`, sorted: a master's
+/// workers.
+pub(crate) fn children(parent: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields 3 (state) and 4 (ppid), after the command name in
+        // parentheses (which may hold spaces).
+        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) && state != Some("Z") {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    pids
+}
