@@ -242,6 +242,16 @@ impl HttpCodec {
         }
     }
 
+    /// A head that has not ended within the size limit is refused.
+    fn check_head_size(&self, src: &BytesMut) -> Result<(), HttpCodecError> {
+        if src.len() >= self.config.max_head_size {
+            return Err(HttpCodecError::HeadTooLarge {
+                max: self.config.max_head_size,
+            });
+        }
+        Ok(())
+    }
+
     fn limits(&self) -> LazyLimits {
         LazyLimits {
             max_params: self.config.max_params.min(u32::MAX as usize) as u32,
@@ -250,10 +260,12 @@ impl HttpCodec {
     }
 
     /// Parses a head at the start of `src` (already known to be worth
-    /// parsing) and moves to reading its body.
-    fn start_request(&mut self, src: &mut BytesMut) -> Result<bool, HttpCodecError> {
+    /// parsing) and moves to reading its body, or gives the whole request
+    /// when its body is already there (the usual `GET`: no state is kept
+    /// for it).
+    fn start_request(&mut self, src: &mut BytesMut) -> Result<Started, HttpCodecError> {
         let Some(parsed) = parse_head(src, self.config.max_headers)? else {
-            return Ok(false);
+            return Ok(Started::Incomplete);
         };
         if parsed.len > self.config.max_head_size {
             return Err(HttpCodecError::HeadTooLarge {
@@ -272,7 +284,16 @@ impl HttpCodec {
         };
         let head = src.split_to(parsed.len).freeze();
         let body_missing = match body {
-            BodyReader::Length(n) => (src.len() as u64) < n,
+            BodyReader::Length(n) if (src.len() as u64) >= n => {
+                self.reading = Reading::Idle;
+                let body = match n {
+                    0 => Bytes::new(),
+                    n => src.split_to(n as usize).freeze(),
+                };
+                let request = self.complete(src, head, parsed, body, None)?;
+                return Ok(Started::Complete(request));
+            }
+            BodyReader::Length(_) => true,
             BodyReader::Chunked(_) => true,
         };
         if parsed.expect_continue && body_missing {
@@ -283,7 +304,7 @@ impl HttpCodec {
             parsed: Box::new(parsed),
             body,
         };
-        Ok(true)
+        Ok(Started::Reading)
     }
 
     fn finish_request(
@@ -297,6 +318,18 @@ impl HttpCodec {
         else {
             return Ok(None);
         };
+        self.complete(src, head, *parsed, body, trailers).map(Some)
+    }
+
+    /// A whole request has arrived: remember what its response needs.
+    fn complete(
+        &mut self,
+        src: &mut BytesMut,
+        head: Bytes,
+        parsed: ParsedHead,
+        body: Bytes,
+        trailers: Option<Trailers>,
+    ) -> Result<Request, HttpCodecError> {
         if self.awaiting.len() >= MAX_AWAITING {
             return Err(HttpCodecError::PipelineOverflow);
         }
@@ -309,13 +342,13 @@ impl HttpCodec {
             self.closed_for_reading = true;
             src.clear();
         }
-        Ok(Some(Request::from_parts(
+        Ok(Request::from_parts(
             head,
-            *parsed,
+            parsed,
             body,
             trailers,
             self.limits(),
-        )))
+        ))
     }
 
     fn encode_response(
@@ -478,17 +511,17 @@ impl Decoder for HttpCodec {
                 }
                 // First look: parse at once (the whole head usually came in
                 // one read, and garbage is refused early).
-                if !self.start_request(src)? {
-                    if src.len() >= self.config.max_head_size {
-                        return Err(HttpCodecError::HeadTooLarge {
-                            max: self.config.max_head_size,
-                        });
+                match self.start_request(src)? {
+                    Started::Complete(request) => return Ok(Some(request)),
+                    Started::Reading => {}
+                    Started::Incomplete => {
+                        self.check_head_size(src)?;
+                        self.reading = Reading::Head {
+                            started: Instant::now(),
+                            scanned: src.len(),
+                        };
+                        return Ok(None);
                     }
-                    self.reading = Reading::Head {
-                        started: Instant::now(),
-                        scanned: src.len(),
-                    };
-                    return Ok(None);
                 }
             }
             Reading::Head { scanned, .. } => {
@@ -498,13 +531,18 @@ impl Decoder for HttpCodec {
                 let limit = src.len().min(self.config.max_head_size.saturating_add(4));
                 let complete = head_end(&src[from.min(limit)..limit]);
                 *scanned = src.len();
-                if !complete || !self.start_request(src)? {
-                    if src.len() >= self.config.max_head_size {
-                        return Err(HttpCodecError::HeadTooLarge {
-                            max: self.config.max_head_size,
-                        });
+                let started = if complete {
+                    self.start_request(src)?
+                } else {
+                    Started::Incomplete
+                };
+                match started {
+                    Started::Complete(request) => return Ok(Some(request)),
+                    Started::Reading => {}
+                    Started::Incomplete => {
+                        self.check_head_size(src)?;
+                        return Ok(None);
                     }
-                    return Ok(None);
                 }
             }
             Reading::Body { .. } => {}
@@ -530,6 +568,16 @@ impl Decoder for HttpCodec {
             },
         }
     }
+}
+
+/// What [`HttpCodec::start_request`] found.
+enum Started {
+    /// The head has not fully arrived.
+    Incomplete,
+    /// The head is parsed, its body is being read.
+    Reading,
+    /// The head had no body (or an empty one): the whole request.
+    Complete(Request),
 }
 
 /// Whether `buf` holds the end of a head: a line end followed by an empty

@@ -166,6 +166,15 @@ pub struct Request {
     trailers: Option<Box<Trailers>>,
     keep_alive: bool,
     limits: LazyLimits,
+    /// What is parsed on first use, in a box made on first use: a request
+    /// is moved several times on its way to the handler, and most never
+    /// ask for any of it.
+    lazy: OnceLock<Box<Lazy>>,
+}
+
+/// The parts of a [`Request`] parsed the first time they are asked for.
+#[derive(Default)]
+struct Lazy {
     query: OnceLock<Params>,
     form: OnceLock<Form>,
     cookies: OnceLock<Params>,
@@ -203,9 +212,7 @@ impl Request {
             trailers: trailers.filter(|t| !t.fields.is_empty()).map(Box::new),
             keep_alive: parsed.keep_alive,
             limits,
-            query: OnceLock::new(),
-            form: OnceLock::new(),
-            cookies: OnceLock::new(),
+            lazy: OnceLock::new(),
         }
     }
 
@@ -325,7 +332,7 @@ impl Request {
 
     /// The query parameters (Workerman's `get()` without a name).
     pub fn query(&self) -> &Params {
-        self.query.get_or_init(|| {
+        self.lazy().query.get_or_init(|| {
             Params::parse_urlencoded_limited(
                 self.query_string().as_bytes(),
                 self.limits.max_params as usize,
@@ -368,7 +375,7 @@ impl Request {
 
     /// The cookies of the `Cookie` header(s).
     pub fn cookies(&self) -> &Params {
-        self.cookies.get_or_init(|| {
+        self.lazy().cookies.get_or_init(|| {
             let max = self.limits.max_params as usize;
             let mut all = Params::new();
             for line in self.header_all("cookie") {
@@ -424,8 +431,12 @@ impl Request {
         })
     }
 
+    fn lazy(&self) -> &Lazy {
+        self.lazy.get_or_init(Box::default)
+    }
+
     fn parsed_form(&self) -> &Form {
-        self.form.get_or_init(|| {
+        self.lazy().form.get_or_init(|| {
             let max_params = self.limits.max_params as usize;
             let ct = self.header_bytes("content-type").unwrap_or(b"");
             if let Some(boundary) = multipart::boundary(ct) {
