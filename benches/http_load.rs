@@ -14,7 +14,15 @@
 //!   TCP_NODELAY) with `pipeline_flush(true)`, which writes the responses
 //!   to pipelined requests in one go, and
 //! * `hyper-default` (pipeline mode only): the same with hyper's default
-//!   `pipeline_flush(false)`.
+//!   `pipeline_flush(false)`, and
+//! * `actix-web` and `may_minihttp`: the plaintext servers of
+//!   `../shared/bench/peers` (`actix-hello`, `may-hello`, `--threads 1`),
+//!   started as processes from `HTTP_PEERS_DIR` (default
+//!   `target/bench-tools/release`, where `../shared/bench/compare.sh`
+//!   builds them; build them alone with
+//!   `CARGO_TARGET_DIR=target/bench-tools cargo build --release
+//!   --manifest-path ../shared/bench/peers/Cargo.toml`). Their CPU time is
+//!   the whole process's. Missing binaries are reported and skipped.
 //!
 //! Targets run back to back, interleaved, per mode; the best round of each
 //! is reported with requests/s, the ratio workerman/hyper, and the server
@@ -32,8 +40,9 @@
 //! * `HTTP_DEPTH` pipelined requests per batch in `pipeline` mode
 //!   (default 16);
 //! * `HTTP_MODE` `keepalive`, `pipeline` or `both` (default);
-//! * `HTTP_TARGET` `workerman`, `hyper` (both hyper set-ups) or `both`
-//!   (default).
+//! * `HTTP_TARGET` `workerman`, `hyper` (both hyper set-ups), `peers`
+//!   (actix-web and may_minihttp) or `all` (default);
+//! * `HTTP_PEERS_DIR` where `actix-hello` and `may-hello` are.
 //!
 //! Without `--bench` on the command line (as under `cargo test --benches`)
 //! it makes one short smoke round per target and mode.
@@ -81,6 +90,10 @@ enum Target {
     Hyper,
     /// hyper as `http1::Builder::new()` leaves it (`pipeline_flush` off).
     HyperDefault,
+    /// `actix-hello` of the shared bench peers, a process of its own.
+    Actix,
+    /// `may-hello` of the shared bench peers, a process of its own.
+    May,
 }
 
 impl Target {
@@ -89,12 +102,25 @@ impl Target {
             Target::Workerman => "workerman",
             Target::Hyper => "hyper",
             Target::HyperDefault => "hyper-default",
+            Target::Actix => "actix-web",
+            Target::May => "may_minihttp",
         }
     }
-    fn thread(self) -> &'static str {
+
+    /// The program of a peer that runs as a process of its own.
+    fn program(self) -> Option<&'static str> {
         match self {
-            Target::Workerman => WORKERMAN_THREAD,
-            Target::Hyper | Target::HyperDefault => HYPER_THREAD,
+            Target::Actix => Some("actix-hello"),
+            Target::May => Some("may-hello"),
+            _ => None,
+        }
+    }
+
+    /// The body its `GET /` answers with.
+    fn body(self) -> &'static [u8] {
+        match self {
+            Target::Actix | Target::May => b"Hello, World!",
+            _ => BODY,
         }
     }
 }
@@ -123,16 +149,45 @@ struct Config {
     depth: usize,
     modes: Vec<Mode>,
     targets: Vec<Target>,
+    peers_dir: std::path::PathBuf,
 }
 
 impl Config {
     fn from_env() -> Config {
         let bench = std::env::args().skip(1).any(|a| a == "--bench");
-        let targets = match std::env::var("HTTP_TARGET").as_deref() {
+        let peers_dir = std::env::var_os("HTTP_PEERS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-tools/release")
+            });
+        let all = [
+            Target::Hyper,
+            Target::HyperDefault,
+            Target::Actix,
+            Target::May,
+            Target::Workerman,
+        ];
+        let wanted: Vec<Target> = match std::env::var("HTTP_TARGET").as_deref() {
             Ok("workerman") => vec![Target::Workerman],
             Ok("hyper") => vec![Target::Hyper, Target::HyperDefault],
-            _ => vec![Target::Hyper, Target::HyperDefault, Target::Workerman],
+            Ok("peers") => vec![Target::Actix, Target::May],
+            _ => all.to_vec(),
         };
+        let targets = wanted
+            .into_iter()
+            .filter(|t| match t.program() {
+                Some(program) if !peers_dir.join(program).is_file() => {
+                    println!(
+                        "{}: not measured, no {} in {} (see the header of benches/http_load.rs)",
+                        t.name(),
+                        program,
+                        peers_dir.display()
+                    );
+                    false
+                }
+                _ => true,
+            })
+            .collect();
         let modes = match std::env::var("HTTP_MODE").as_deref() {
             Ok("keepalive") => vec![Mode::KeepAlive],
             Ok("pipeline") => vec![Mode::Pipeline],
@@ -154,6 +209,7 @@ impl Config {
             depth: env_parse("HTTP_DEPTH").unwrap_or(16usize).max(1),
             modes,
             targets,
+            peers_dir,
         }
     }
 }
@@ -167,11 +223,39 @@ enum Server {
         stop: tokio::sync::oneshot::Sender<()>,
         thread: std::thread::JoinHandle<()>,
     },
+    Process(std::process::Child),
 }
 
 impl Server {
-    fn start(target: Target) -> (Server, SocketAddr) {
+    fn start(target: Target, cfg: &Config) -> (Server, SocketAddr) {
         match target {
+            Target::Actix | Target::May => {
+                // A free port: bound and let go (loopback, so nobody else
+                // is expected to take it meanwhile).
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port();
+                let program = cfg
+                    .peers_dir
+                    .join(target.program().expect("a peer program"));
+                let mut child = std::process::Command::new(&program)
+                    .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                    .args(["--threads", "1"])
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("{} starts: {e}", program.display()));
+                let addr = SocketAddr::from(([127, 0, 0, 1], port));
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while std::net::TcpStream::connect(addr).is_err() {
+                    if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+                        let _ = child.kill();
+                        panic!("{} did not listen on {addr} within 10 s", target.name());
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                (Server::Process(child), addr)
+            }
             Target::Workerman => {
                 let handle = Worker::new("http://127.0.0.1:0", Hello)
                     .name("http_hello")
@@ -212,7 +296,25 @@ impl Server {
                 let _ = stop.send(());
                 let _ = thread.join();
             }
+            Server::Process(mut child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
+    }
+
+    /// The /proc stat file whose CPU time is the server's: its thread, or
+    /// the whole process of a peer started as one.
+    fn stat_path(&self, target: Target) -> Option<String> {
+        match self {
+            Server::Workerman(_) => thread_stat_path(WORKERMAN_THREAD),
+            Server::Hyper { .. } => thread_stat_path(HYPER_THREAD),
+            Server::Process(child) => Some(format!("/proc/{}/stat", child.id())),
+        }
+        .or_else(|| {
+            eprintln!("no CPU figure for {}", target.name());
+            None
+        })
     }
 }
 
@@ -274,6 +376,7 @@ async fn read_responses(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     n: usize,
+    body: &[u8],
 ) -> std::io::Result<()> {
     let mut done = 0;
     loop {
@@ -294,7 +397,7 @@ async fn read_responses(
             if buf.len() < total {
                 break;
             }
-            if &buf[head_end + 4..total] != BODY {
+            if &buf[head_end + 4..total] != body {
                 return Err(std::io::Error::other("wrong body"));
             }
             buf.advance(total);
@@ -325,6 +428,7 @@ fn content_length(head: &[u8]) -> Option<usize> {
 async fn client(
     mut stream: TcpStream,
     depth: usize,
+    body: &'static [u8],
     start: Instant,
     end: Instant,
 ) -> std::io::Result<u64> {
@@ -337,7 +441,7 @@ async fn client(
             return Ok(counted);
         }
         stream.write_all(&batch).await?;
-        read_responses(&mut stream, &mut buf, depth).await?;
+        read_responses(&mut stream, &mut buf, depth, body).await?;
         let t1 = Instant::now();
         if t0 >= start && t1 <= end {
             counted += depth as u64;
@@ -355,6 +459,7 @@ async fn run_round(
     target: Target,
     mode: Mode,
     addr: SocketAddr,
+    stat: Option<String>,
 ) -> Result<RoundResult, String> {
     let depth = match mode {
         Mode::KeepAlive => 1,
@@ -366,7 +471,6 @@ async fn run_round(
         s.set_nodelay(true).map_err(|e| e.to_string())?;
         streams.push(s);
     }
-    let stat = thread_stat_path(target.thread());
     let start = Instant::now() + cfg.warmup;
     let end = start + Duration::from_secs_f64(cfg.secs);
     let sampler = tokio::spawn({
@@ -381,7 +485,7 @@ async fn run_round(
     });
     let tasks: Vec<_> = streams
         .into_iter()
-        .map(|s| tokio::spawn(client(s, depth, start, end)))
+        .map(|s| tokio::spawn(client(s, depth, target.body(), start, end)))
         .collect();
     let mut total = 0u64;
     for t in tasks {
@@ -423,8 +527,9 @@ fn main() {
             .collect();
         for round in 0..cfg.rounds {
             for (target, slot) in best.iter_mut() {
-                let (server, addr) = Server::start(*target);
-                let r = rt.block_on(run_round(&cfg, *target, mode, addr));
+                let (server, addr) = Server::start(*target, &cfg);
+                let stat = server.stat_path(*target);
+                let r = rt.block_on(run_round(&cfg, *target, mode, addr, stat));
                 server.stop();
                 match r {
                     Ok(r) => {
@@ -456,7 +561,12 @@ fn main() {
         let Some(w) = get(Target::Workerman) else {
             continue;
         };
-        for other in [Target::Hyper, Target::HyperDefault] {
+        for other in [
+            Target::Hyper,
+            Target::HyperDefault,
+            Target::Actix,
+            Target::May,
+        ] {
             let Some(h) = get(other) else {
                 continue;
             };
