@@ -70,6 +70,15 @@ fn request(b: &mut Bytes<'_>) -> Request {
     }
 }
 
+/// The values a request carries.
+fn request_values(req: &Request) -> Vec<&Value> {
+    match req {
+        Request::Set { value, .. } | Request::Add { value, .. } => vec![value],
+        Request::Cas { old, value, .. } => vec![old, value],
+        _ => Vec::new(),
+    }
+}
+
 /// What the client reads: `"value":null` is no value.
 fn normalise(mut r: Reply) -> Reply {
     if r.value == Some(Value::Null) {
@@ -136,6 +145,13 @@ pub fn check_globaldata_wire(data: &[u8]) {
             break;
         }
         let req = request(&mut b);
+        let v = value(&mut b, 0);
+        // The client refuses values holding serde_json's reserved key (they
+        // do not parse back once its `raw_value` feature is on, as the
+        // Channel crate turns it on): the round trips hold for the rest.
+        if !request_values(&req).into_iter().all(gd::storable) || !gd::storable(&v) {
+            continue;
+        }
         let wire = gd::encode_request(&req);
         let back = gd::parse_request(&wire).expect("an encoded request parses");
         assert_eq!(
@@ -144,7 +160,6 @@ pub fn check_globaldata_wire(data: &[u8]) {
             "request round trip: {}",
             String::from_utf8_lossy(&wire)
         );
-        let v = value(&mut b, 0);
         let canonical = gd::canonical(&v);
         let parsed: Value = serde_json::from_str(&canonical).expect("canonical JSON parses");
         assert_eq!(parsed, v, "canonical round trip: {canonical}");

@@ -304,7 +304,14 @@ impl GlobalDataClient {
 }
 
 fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, GlobalDataError> {
-    serde_json::to_value(value).map_err(GlobalDataError::Encode)
+    let value = serde_json::to_value(value).map_err(GlobalDataError::Encode)?;
+    if !crate::wire::storable(&value) {
+        return Err(GlobalDataError::Encode(serde::ser::Error::custom(format!(
+            "object key {:?} is reserved by serde_json and cannot be stored",
+            crate::wire::RESERVED_KEY
+        ))));
+    }
+    Ok(value)
 }
 
 /// Settings for a [`GlobalDataClient`], from

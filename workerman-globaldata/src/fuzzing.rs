@@ -148,6 +148,12 @@ pub fn encode_reply(reply: &Reply) -> Vec<u8> {
     serde_json::to_vec(&wire::Reply::from(reply.clone())).unwrap_or_default()
 }
 
+/// Whether the client sends `v` (it refuses values with serde_json's
+/// reserved object key, which do not parse back).
+pub fn storable(v: &Value) -> bool {
+    wire::storable(v)
+}
+
 /// The canonical JSON text the Redis backend compares.
 pub fn canonical(v: &Value) -> String {
     wire::canonical(v)

@@ -91,6 +91,32 @@ impl Reply {
     }
 }
 
+/// An object key serde_json gives a meaning of its own when its
+/// `raw_value` feature is on (any crate in the build may turn it on; the
+/// Channel crate does): a map whose first key it is does not parse back
+/// into a `Value`. Values holding it anywhere are refused when sent, so
+/// that what can be stored can always be read, whatever the features.
+pub(crate) const RESERVED_KEY: &str = "$serde_json::private::RawValue";
+
+/// Whether `v` can be stored: no object in it has [`RESERVED_KEY`] as a
+/// key. Walks with a stack of its own (user values can be deep).
+pub(crate) fn storable(v: &Value) -> bool {
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Object(map) => {
+                if map.contains_key(RESERVED_KEY) {
+                    return false;
+                }
+                todo.extend(map.values());
+            }
+            Value::Array(items) => todo.extend(items),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// `v` as JSON with object keys sorted at every level, so that equal
 /// values always give equal text (the Redis backend compares text).
 pub(crate) fn canonical(v: &Value) -> String {
@@ -133,6 +159,21 @@ fn write_canonical(v: &Value, out: &mut String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn values_with_the_reserved_key_anywhere_are_not_storable() {
+        assert!(storable(&json!({"a": [1, {"b": RESERVED_KEY}]})));
+        assert!(!storable(&json!({ RESERVED_KEY: 1 })));
+        assert!(!storable(&json!([[{"a": { RESERVED_KEY: null }}]])));
+        // Deep values are walked without recursion.
+        let mut deep = json!({ RESERVED_KEY: 0 });
+        for _ in 0..100_000 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert!(!storable(&deep));
+        // Dropping such a value recurses in serde_json; keep it.
+        std::mem::forget(deep);
+    }
 
     #[test]
     fn requests_are_the_documented_json() {

@@ -155,6 +155,46 @@ async fn increments_and_cas_from_many_clients_are_atomic() {
     server.shutdown().await;
 }
 
+/// serde_json gives the object key `$serde_json::private::RawValue` a
+/// meaning of its own once its `raw_value` feature is on (the Channel crate
+/// turns it on for the whole build): such a value would be stored but
+/// never read back. The client refuses it with a clear error instead (a
+/// fuzzing finding); the same key as a plain string, or another key, is
+/// fine.
+#[tokio::test]
+async fn a_value_with_serde_jsons_reserved_key_is_refused_not_lost() {
+    let (server, addr) = start_server();
+    let g = GlobalDataClient::new(&addr).unwrap();
+    let reserved = "$serde_json::private::RawValue";
+    let top = serde_json::json!({ reserved: 1.5 });
+    let nested = serde_json::json!([1, { "a": [{ reserved: "x", "b": 2 }] }]);
+    for bad in [&top, &nested] {
+        let err = g.set("k", bad).await.unwrap_err();
+        assert!(
+            matches!(err, GlobalDataError::Encode(_)) && err.to_string().contains(reserved),
+            "{err}"
+        );
+        assert!(matches!(
+            g.add("k", bad).await,
+            Err(GlobalDataError::Encode(_))
+        ));
+        assert!(matches!(
+            g.cas("k", &1, bad).await,
+            Err(GlobalDataError::Encode(_))
+        ));
+        assert!(matches!(
+            g.cas("k", bad, &1).await,
+            Err(GlobalDataError::Encode(_))
+        ));
+    }
+    assert_eq!(g.get::<serde_json::Value>("k").await.unwrap(), None);
+    // The connection is still good, and near misses are stored and read.
+    let fine = serde_json::json!({ "a": reserved, "$serde_json": [reserved] });
+    g.set("k", &fine).await.unwrap();
+    assert_eq!(g.get::<serde_json::Value>("k").await.unwrap(), Some(fine));
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_restarted_server_is_reached_again_and_a_starting_one_waited_for() {
     let (server, addr) = start_server();
