@@ -43,6 +43,28 @@ pub(crate) struct WorkerShared<P: Protocol> {
     /// The live connections of this instance. A std mutex: it is held only
     /// to insert, remove or clone handles, never across an await.
     connections: Mutex<HashMap<u64, Connection<P>>>,
+    /// Listed in the process's connection registry (on the first
+    /// connection).
+    listed: std::sync::atomic::AtomicBool,
+}
+
+impl<P: Protocol> crate::registry::RowSource for WorkerShared<P> {
+    fn rows(&self, out: &mut Vec<crate::process::ConnectionRow>) {
+        // Handles cloned under the lock, rows made without it.
+        let conns: Vec<Connection<P>> = crate::sync::lock(&self.connections)
+            .values()
+            .cloned()
+            .collect();
+        out.extend(
+            conns
+                .iter()
+                .filter_map(|c| c.info().upgrade().map(|i| i.row())),
+        );
+    }
+
+    fn count(&self) -> usize {
+        crate::sync::lock(&self.connections).len()
+    }
 }
 
 impl<P: Protocol> WorkerShared<P> {
@@ -66,10 +88,17 @@ impl<P: Protocol> WorkerShared<P> {
             max_requests: None,
             retire: tokio::sync::Notify::new(),
             connections: Mutex::new(HashMap::new()),
+            listed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    pub(crate) fn register(&self, conn: &Connection<P>) {
+    /// Keeps `conn` among this instance's connections, and lists the
+    /// instance in the process's registry when this is its first.
+    pub(crate) fn register(self: &Arc<Self>, conn: &Connection<P>) {
+        if !self.listed.swap(true, Ordering::AcqRel) {
+            let weak = Arc::downgrade(self) as std::sync::Weak<dyn crate::registry::RowSource>;
+            crate::registry::add_source(weak);
+        }
         crate::sync::lock(&self.connections).insert(conn.id(), conn.clone());
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
         self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
