@@ -55,11 +55,7 @@ impl<P: Protocol> crate::registry::RowSource for WorkerShared<P> {
             .values()
             .cloned()
             .collect();
-        out.extend(
-            conns
-                .iter()
-                .filter_map(|c| c.info().upgrade().map(|i| i.row())),
-        );
+        out.extend(conns.iter().map(Connection::row));
     }
 
     fn count(&self) -> usize {

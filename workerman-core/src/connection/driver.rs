@@ -117,11 +117,11 @@ pub(crate) fn drive<S: Service>(
         setup.worker,
         setup.paused,
     );
-    let id = conn.id();
-    let fut = run::<S>(setup.service, conn.clone(), reader, io, move || {
-        // Only a connection without a worker has an entry; removing is
-        // harmless otherwise, and a flag here would grow every task.
-        crate::registry::remove(id);
+    let fut = run::<S>(setup.service, conn.clone(), reader, io, |conn| {
+        // Listed through its worker, if it has one (see `create`).
+        if conn.shared.worker.is_none() {
+            crate::registry::remove(conn.id());
+        }
         crate::memory::connection_closed();
     });
     (conn, in_span(fut, span))
@@ -204,7 +204,7 @@ pub(crate) fn drive_client<S: Service>(
                     let writer = Arc::new(writer);
                     if conn.shared.connected(&writer, remote, local) {
                         tell(Ok(()), &mut first);
-                        run::<S>(&*svc, &conn, reader, writer, || {}).await;
+                        run::<S>(&*svc, &conn, reader, writer, |_| {}).await;
                     } else {
                         tell(
                             Err(std::io::ErrorKind::ConnectionAborted.into()),
@@ -295,7 +295,7 @@ fn run<'a, S: Service>(
     conn: impl std::borrow::Borrow<Connection<S::Protocol>> + Send + 'a,
     mut reader: ReadHalf,
     io: Arc<WriteHalf>,
-    done: impl FnOnce() + Send + 'a,
+    done: impl FnOnce(&Connection<S::Protocol>) + Send + 'a,
 ) -> impl Future<Output = ()> + Send + 'a {
     async move {
         let (svc, conn): (&S, &Connection<S::Protocol>) = (svc.borrow(), conn.borrow());
@@ -313,7 +313,7 @@ fn run<'a, S: Service>(
         // Boxed: the close sequence's state is needed once, at the end, and
         // would otherwise size the task of every idle connection.
         Box::pin(finish(svc, conn, reader, io, graceful)).await;
-        done();
+        done(conn);
     }
 }
 

@@ -89,6 +89,11 @@ impl<P: Protocol> Connection<P> {
     }
 
     /// A weak, type-erased view for the registry of live connections.
+    /// This connection's row for the `connections` command.
+    pub(crate) fn row(&self) -> crate::process::ConnectionRow {
+        crate::registry::ConnInfo::row(&*self.shared)
+    }
+
     pub(crate) fn info(&self) -> std::sync::Weak<dyn crate::registry::ConnInfo> {
         Arc::downgrade(&self.shared) as std::sync::Weak<dyn crate::registry::ConnInfo>
     }
