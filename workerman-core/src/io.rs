@@ -1,6 +1,7 @@
 //! The socket under a connection, split in two: the reader half is owned
-//! by the connection task; the writer half is shared (through `&self`) by
-//! the task and every `send` caller.
+//! by the connection task; the writer half is kept in the connection's
+//! shared state, under its lock, where the task and every `send` caller
+//! write through it (`&self`).
 //!
 //! Reading goes through tokio's `AsyncRead` (`read_buf`), which clears the
 //! socket's readiness after a short read: a connection that receives one
@@ -38,7 +39,10 @@ impl Io {
             }
             Io::Tls(s) => {
                 let (r, w) = tokio::io::split(*s);
-                (ReadHalf::Tls(r), WriteHalf::Tls(tokio::sync::Mutex::new(w)))
+                (
+                    ReadHalf::Tls(r),
+                    WriteHalf::Tls(std::sync::Arc::new(tokio::sync::Mutex::new(w))),
+                )
             }
         }
     }
@@ -99,18 +103,28 @@ impl ReadHalf {
     }
 }
 
-/// Dropping it shuts down the write direction (tokio's owned halves do);
-/// the socket closes when both halves are gone.
+/// The TLS write half: only the connection task writes, through an async
+/// lock it alone takes (a clone of this, taken out of the connection's
+/// state, so that no other lock is held while it writes).
+pub(crate) type TlsWriter =
+    std::sync::Arc<tokio::sync::Mutex<tokio::io::WriteHalf<TlsStream<TcpStream>>>>;
+
+/// Kept in the connection's shared state (under its lock), so sends from
+/// any task write directly; the connection task takes it out when it ends,
+/// and dropping it shuts down the write direction (tokio's owned halves
+/// do); the socket closes when both halves are gone.
+///
+/// 24 bytes: the rarer variants are behind pointers, as every connection
+/// keeps one.
 pub(crate) enum WriteHalf {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
-    /// Only the connection task writes (an async lock it alone takes).
-    Tls(tokio::sync::Mutex<tokio::io::WriteHalf<TlsStream<TcpStream>>>),
+    Tls(TlsWriter),
     /// A datagram socket: each write is one datagram, to `peer` (a UDP
     /// worker answering a sender) or to the connected peer (`None`).
     Udp {
         socket: std::sync::Arc<tokio::net::UdpSocket>,
-        peer: Option<std::net::SocketAddr>,
+        peer: Option<Box<std::net::SocketAddr>>,
     },
 }
 
@@ -151,7 +165,7 @@ impl WriteHalf {
             WriteHalf::Udp {
                 socket,
                 peer: Some(p),
-            } => SockRef::from(socket.as_ref()).send_to(buf, &(*p).into()),
+            } => SockRef::from(socket.as_ref()).send_to(buf, &(**p).into()),
             WriteHalf::Udp { socket, peer: None } => SockRef::from(socket.as_ref()).send(buf),
         }
     }
@@ -164,27 +178,38 @@ impl WriteHalf {
         }
     }
 
-    /// Writes `bufs` through TLS and flushes (TLS only). Cancel safe in
-    /// the sense that matters here: it is only cancelled when the
-    /// connection is being destroyed.
-    pub(crate) async fn write_tls(&self, bufs: &[Bytes]) -> io::Result<()> {
-        if let WriteHalf::Tls(w) = self {
-            let mut w = w.lock().await;
-            for b in bufs {
-                w.write_all(b).await?;
-            }
-            w.flush().await?;
+    /// The TLS writer, to write through without holding the lock this
+    /// half is kept under.
+    pub(crate) fn tls(&self) -> Option<TlsWriter> {
+        match self {
+            WriteHalf::Tls(w) => Some(std::sync::Arc::clone(w)),
+            _ => None,
         }
-        Ok(())
     }
 
-    /// Sends FIN once queued data is out (for TLS, a close_notify first).
-    pub(crate) async fn shutdown_write(&self) -> io::Result<()> {
+    /// Sends FIN (TCP, Unix; nothing for datagrams). TLS sends a
+    /// close_notify first, asynchronously: see [`shutdown_tls`].
+    pub(crate) fn shutdown_plain(&self) -> io::Result<()> {
         match self {
             WriteHalf::Tcp(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
             WriteHalf::Unix(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
-            WriteHalf::Tls(w) => w.lock().await.shutdown().await,
-            WriteHalf::Udp { .. } => Ok(()),
+            WriteHalf::Tls(_) | WriteHalf::Udp { .. } => Ok(()),
         }
     }
+}
+
+/// Writes `bufs` through TLS and flushes. Cancel safe in the sense that
+/// matters here: it is only cancelled when the connection is being
+/// destroyed.
+pub(crate) async fn write_tls(w: &TlsWriter, bufs: &[Bytes]) -> io::Result<()> {
+    let mut w = w.lock().await;
+    for b in bufs {
+        w.write_all(b).await?;
+    }
+    w.flush().await
+}
+
+/// Sends a TLS close_notify, then FIN.
+pub(crate) async fn shutdown_tls(w: &TlsWriter) -> io::Result<()> {
+    w.lock().await.shutdown().await
 }

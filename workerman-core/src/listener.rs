@@ -11,6 +11,7 @@ use socket2::{Domain, SockRef, Socket, Type};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::addr::Target;
 use crate::connection::{drive, ConnectionSetup};
@@ -296,8 +297,12 @@ pub(crate) async fn accept_loop<S: Service>(
                 };
                 match &tls {
                     None => {
-                        let (_conn, fut) = drive(setup);
-                        spawn_holding(&tracker, permit, fut);
+                        let (_conn, fut, span) = drive(setup);
+                        if span.is_disabled() {
+                            spawn_holding(&tracker, permit, fut);
+                        } else {
+                            spawn_holding(&tracker, permit, fut.instrument(span));
+                        }
                     }
                     // The handshake runs in the connection's own task, so
                     // a slow or hostile client never holds up accepting.
@@ -363,8 +368,8 @@ async fn tls_then_drive<S: Service>(
     match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
             setup.io = Io::Tls(Box::new(tokio_rustls::TlsStream::Server(stream)));
-            let (_conn, fut) = drive(setup);
-            fut.await;
+            let (_conn, fut, span) = drive(setup);
+            fut.instrument(span).await;
         }
         Ok(Err(e)) => tracing::debug!(peer = %setup.remote, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(peer = %setup.remote, "TLS handshake timed out"),

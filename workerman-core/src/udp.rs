@@ -58,13 +58,13 @@ pub(crate) async fn serve_datagrams<S: Service>(
             .stats
             .bytes_read
             .fetch_add(n as u64, Ordering::Relaxed);
-        let io = Arc::new(WriteHalf::Udp {
+        let io = WriteHalf::Udp {
             socket: Arc::clone(&socket),
-            peer: Some(peer),
-        });
+            peer: Some(Box::new(peer)),
+        };
         let conn = Connection::<S::Protocol>::datagram(
             0,
-            &io,
+            io,
             SocketAddress::Inet(peer),
             local.clone(),
             S::Protocol::codec(config.max_package_size),
@@ -187,13 +187,13 @@ impl<S: Service> AsyncUdpConnection<S> {
         socket.connect(remote).await.map_err(err)?;
         let local = SocketAddress::Inet(socket.local_addr().map_err(err)?);
         let socket = Arc::new(socket);
-        let io = Arc::new(WriteHalf::Udp {
+        let io = WriteHalf::Udp {
             socket: Arc::clone(&socket),
             peer: None,
-        });
+        };
         let conn = Connection::<S::Protocol>::datagram(
             crate::connection::next_connection_id(),
-            &io,
+            io,
             SocketAddress::Inet(remote),
             local,
             S::Protocol::client_codec(&target, self.max_package_size),

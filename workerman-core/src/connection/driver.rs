@@ -56,7 +56,7 @@ pub(crate) struct ConnectionSetup<S: Service> {
 /// Creates the shared state of a connection (`io`: `None` while an
 /// outgoing one connects), registers it, and gives its handle and span.
 fn create<S: Service>(
-    io: Option<&Arc<WriteHalf>>,
+    io: Option<WriteHalf>,
     codec: <S::Protocol as Protocol>::Codec,
     remote: SocketAddress,
     local: SocketAddress,
@@ -95,21 +95,23 @@ fn create<S: Service>(
     (conn, span)
 }
 
-/// Creates an accepted connection and returns its handle and the future
-/// that runs it to the end (spawn it).
+/// Creates an accepted connection and returns its handle, the future that
+/// runs it to the end, and its span. Spawn the future inside the span
+/// (`instrument`) only when the span is enabled (debug logging on): every
+/// connection's task would otherwise carry a disabled span (40 bytes).
 pub(crate) fn drive<S: Service>(
     setup: ConnectionSetup<S>,
 ) -> (
     Connection<S::Protocol>,
     impl Future<Output = ()> + Send + 'static,
+    tracing::Span,
 ) {
     let (reader, writer) = setup.io.split();
-    let io = Arc::new(writer);
     let codec = setup
         .codec
         .unwrap_or_else(|| S::Protocol::codec(setup.max_package_size));
     let (conn, span) = create::<S>(
-        Some(&io),
+        Some(writer),
         codec,
         setup.remote,
         setup.local,
@@ -117,28 +119,14 @@ pub(crate) fn drive<S: Service>(
         setup.worker,
         setup.paused,
     );
-    let fut = run::<S>(setup.service, conn.clone(), reader, io, |conn| {
+    let fut = run::<S>(setup.service, conn.clone(), reader, |conn| {
         // Listed through its worker, if it has one (see `create`).
         if conn.shared.worker.is_none() {
             crate::registry::remove(conn.id());
         }
         crate::memory::connection_closed();
     });
-    (conn, in_span(fut, span))
-}
-
-/// Runs `fut` inside `span` when the span is enabled (debug logging on),
-/// boxed; otherwise as it is, so that every connection's task does not
-/// carry a disabled span (40 bytes).
-fn in_span<F: Future<Output = ()>>(
-    fut: F,
-    span: tracing::Span,
-) -> futures::future::Either<F, std::pin::Pin<Box<tracing::instrument::Instrumented<F>>>> {
-    if span.is_disabled() {
-        futures::future::Either::Left(fut)
-    } else {
-        futures::future::Either::Right(Box::pin(fut.instrument(span)))
-    }
+    (conn, fut, span)
 }
 
 /// How an outgoing connection is made, each time it (re)connects.
@@ -201,10 +189,9 @@ pub(crate) fn drive_client<S: Service>(
             match attempt {
                 Some(Ok((io, remote, local))) => {
                     let (reader, writer) = io.split();
-                    let writer = Arc::new(writer);
-                    if conn.shared.connected(&writer, remote, local) {
+                    if conn.shared.connected(writer, remote, local) {
                         tell(Ok(()), &mut first);
-                        run::<S>(&*svc, &conn, reader, writer, |_| {}).await;
+                        run::<S>(&*svc, &conn, reader, |_| {}).await;
                     } else {
                         tell(
                             Err(std::io::ErrorKind::ConnectionAborted.into()),
@@ -254,66 +241,186 @@ pub(crate) fn drive_client<S: Service>(
 
 /// Resolves once the connection is destroyed (closed).
 async fn destroyed<P: Protocol>(shared: &Shared<P>) {
-    loop {
-        let woken = shared.room.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        if shared.state() == State::Closed {
-            return;
-        }
-        woken.await;
-    }
+    shared
+        .wait_room_until(|| shared.state() == State::Closed)
+        .await;
 }
 
 /// Resolves once the connection is closing or closed.
 async fn closed<P: Protocol>(shared: &Shared<P>) {
-    loop {
-        let woken = shared.room.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        if !shared.is_open() {
-            return;
+    shared.wait_room_until(|| !shared.is_open()).await;
+}
+
+/// Runs a connection: `on_connect`, the reader and the writer, the close
+/// sequence.
+///
+/// The task's own future holds only what an idle connection needs: the
+/// socket, the read buffer (empty, no allocation, when idle), the writer's
+/// state and one wait. Everything between two waits for data (reading,
+/// decoding, `on_message`, events) runs in a [`step`] future boxed for
+/// that stretch and freed when the connection is idle again; the writer
+/// ([`Writer`]) is a plain state machine polled beside whatever the reader
+/// does, so a slow `on_message` does not stop queued data (broadcasts from
+/// other connections) from being written.
+///
+/// This is a plain function returning an `async move` block, not an
+/// `async fn`: an `async fn` keeps its arguments twice in its future (as
+/// received and as locals), which every idle connection's task would
+/// carry. `svc` and `conn` are references, or owned (an accepted
+/// connection's task owns them: then this future is the whole task);
+/// `done` runs at the very end.
+#[allow(clippy::manual_async_fn)]
+fn run<'a, S: Service>(
+    svc: impl std::borrow::Borrow<S> + Send + Sync + 'a,
+    conn: impl std::borrow::Borrow<Connection<S::Protocol>> + Send + Sync + 'a,
+    reader: ReadHalf,
+    done: impl FnOnce(&Connection<S::Protocol>) + Send + 'a,
+) -> impl Future<Output = ()> + Send + 'a {
+    // Made here and moved in, not made inside: the block's captures keep
+    // their place for its whole life, so a value moved from one into a
+    // local would be there twice.
+    let mut t = TaskState {
+        writer: Writer {
+            tls: reader.is_tls(),
+            ..Writer::default()
+        },
+        reader,
+        buf: ReadBuffer::default(),
+        timer: None,
+    };
+    async move {
+        // Boxed: `on_connect`'s state is needed once.
+        Box::pin(start(svc.borrow(), conn.borrow())).await;
+        let mut woke = Woke::Start;
+        loop {
+            let step = step(
+                svc.borrow(),
+                conn.borrow(),
+                &mut t.reader,
+                &mut t.buf.0,
+                woke,
+            );
+            let next = BesideWriter {
+                fut: Box::pin(step),
+                writer: &mut t.writer,
+                shared: &conn.borrow().shared,
+            }
+            .await;
+            if let Next::Stop = next {
+                break;
+            }
+            woke = t.idle(&conn.borrow().shared).await;
         }
-        woken.await;
+        let graceful = std::future::poll_fn(|cx| t.writer.poll(&conn.borrow().shared, cx)).await;
+        // Boxed: the close sequence's state is needed once, at the end.
+        Box::pin(finish(svc.borrow(), conn.borrow(), &mut t.reader, graceful)).await;
+        // The write half goes: with the reader's, the socket closes.
+        drop(conn.borrow().shared.take_io());
+        done(conn.borrow());
     }
 }
 
-/// Runs a connection: `on_connect`, the reader and writer halves, the
-/// close sequence.
-///
-/// This and the two loops are plain functions returning an `async move`
-/// block, not `async fn`s: an `async fn` keeps its arguments twice in its
-/// future (as received and as locals), which every idle connection's task
-/// would carry.
-///
-/// `svc` and `conn` are references, or owned (an accepted connection's
-/// task owns them: then this future is the whole task, with nothing kept
-/// twice around it); `done` runs at the very end.
-#[allow(clippy::manual_async_fn)]
-fn run<'a, S: Service>(
-    svc: impl std::borrow::Borrow<S> + Send + 'a,
-    conn: impl std::borrow::Borrow<Connection<S::Protocol>> + Send + 'a,
-    mut reader: ReadHalf,
-    io: Arc<WriteHalf>,
-    done: impl FnOnce(&Connection<S::Protocol>) + Send + 'a,
-) -> impl Future<Output = ()> + Send + 'a {
-    async move {
-        let (svc, conn): (&S, &Connection<S::Protocol>) = (svc.borrow(), conn.borrow());
-        let shared = &*conn.shared;
-        tracing::debug!("connected");
-        // A protocol that speaks first (a client handshake) does so now.
-        if shared.write_protocol_output(None) {
-            conn.close(None);
+/// What a connection's task keeps between two waits for data.
+struct TaskState {
+    reader: ReadHalf,
+    /// Empty, with no allocation, while the connection is idle; a partial
+    /// package waits here for the rest.
+    buf: ReadBuffer,
+    /// The protocol's read deadline, made when it first has one and reset
+    /// for each wait (only protocols with deadlines pay for it).
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    writer: Writer,
+}
+
+impl TaskState {
+    /// Waits for data, the reader's signal (events, state changes, resume)
+    /// or the read deadline, writing queued data meanwhile. One plain poll:
+    /// waiting holds no future.
+    fn idle<'a, P: Protocol>(
+        &'a mut self,
+        shared: &'a Arc<Shared<P>>,
+    ) -> impl Future<Output = Woke> + 'a {
+        let paused = shared.paused.load(Ordering::Acquire);
+        // A paused reader waits for its signal only (no deadline either).
+        match shared.read_timeout().filter(|_| !paused) {
+            Some(d) => {
+                let at = tokio::time::Instant::now() + d;
+                match &mut self.timer {
+                    Some(t) => t.as_mut().reset(at),
+                    None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
+            }
+            None => self.timer = None,
         }
-        if !guard(|| svc.on_connect(conn), "on_connect", stats(shared)).await {
-            conn.destroy();
-        }
-        let ((), graceful) =
-            futures::join!(read_loop(svc, conn, &mut reader), write_loop(shared, &io));
-        // Boxed: the close sequence's state is needed once, at the end, and
-        // would otherwise size the task of every idle connection.
-        Box::pin(finish(svc, conn, reader, io, graceful)).await;
-        done(conn);
+        std::future::poll_fn(move |cx| {
+            if shared.wake_reader().poll_wait(cx).is_ready() {
+                return Poll::Ready(Woke::Signal);
+            }
+            if !paused {
+                if let Poll::Ready(r) = self.reader.poll_read_ready(cx) {
+                    return Poll::Ready(Woke::Readable(r));
+                }
+                if let Some(Poll::Ready(())) = self.timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                    return Poll::Ready(Woke::Deadline);
+                }
+            }
+            // The writer's end wakes the reader too (state change), so its
+            // result needs no look here.
+            let _ = self.writer.poll(shared, cx);
+            Poll::Pending
+        })
+    }
+}
+
+/// What ended an idle connection's wait.
+enum Woke {
+    /// Nothing: the first step after `on_connect`.
+    Start,
+    /// The reader's signal: events, a state change, resume.
+    Signal,
+    /// The socket may be readable (or reports an error).
+    Readable(std::io::Result<()>),
+    /// The protocol's read deadline passed.
+    Deadline,
+}
+
+/// What the reader does after a [`step`].
+enum Next {
+    /// Wait for data (or a signal) again.
+    Wait,
+    /// The reader is done: the connection is closing or closed.
+    Stop,
+}
+
+/// Polls a reader future and, beside it, the writer (see [`run`]).
+struct BesideWriter<'a, F, P: Protocol> {
+    fut: std::pin::Pin<Box<F>>,
+    writer: &'a mut Writer,
+    shared: &'a Arc<Shared<P>>,
+}
+
+impl<F: Future, P: Protocol> Future for BesideWriter<'_, F, P> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let out = this.fut.as_mut().poll(cx);
+        // The writer's end wakes the reader too (state change).
+        let _ = this.writer.poll(this.shared, cx);
+        out
+    }
+}
+
+/// `on_connect` and the protocol's first words.
+async fn start<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
+    let shared = &*conn.shared;
+    tracing::debug!("connected");
+    // A protocol that speaks first (a client handshake) does so now.
+    if shared.write_protocol_output(None) {
+        conn.close(None);
+    }
+    if !guard(|| svc.on_connect(conn), "on_connect", stats(shared)).await {
+        conn.destroy();
     }
 }
 
@@ -322,13 +429,12 @@ fn run<'a, S: Service>(
 async fn finish<S: Service>(
     svc: &S,
     conn: &Connection<S::Protocol>,
-    mut reader: ReadHalf,
-    io: Arc<WriteHalf>,
+    reader: &mut ReadHalf,
     graceful: bool,
 ) {
     let shared = &*conn.shared;
     if graceful {
-        let shut = tokio::time::timeout(LINGER, io.shutdown_write()).await;
+        let shut = tokio::time::timeout(LINGER, shared.shutdown_write()).await;
         if let Ok(Err(e)) = shut {
             tracing::trace!(error = %e, "shutdown(write) failed");
         }
@@ -352,10 +458,10 @@ async fn finish<S: Service>(
             Some(w) => {
                 tokio::select! {
                     () = w.shutdown.cancelled() => {}
-                    () = linger(&mut reader) => {}
+                    () = linger(reader) => {}
                 }
             }
-            None => linger(&mut reader).await,
+            None => linger(reader).await,
         }
     }
 }
@@ -493,127 +599,26 @@ async fn dispatch_pending<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     }
 }
 
-// Not an `async fn`: see `run`.
-#[allow(clippy::manual_async_fn)]
-fn read_loop<'a, S: Service>(
-    svc: &'a S,
-    conn: &'a Connection<S::Protocol>,
-    io: &'a mut ReadHalf,
-) -> impl Future<Output = ()> + Send + 'a {
-    async move {
-        let shared = &*conn.shared;
-        let mut buf = ReadBuffer::default();
-        let buf = &mut buf.0;
-        // The protocol's read deadline, made when it first has one and reset
-        // for each wait (only protocols with deadlines pay for it).
-        let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
-        loop {
-            dispatch_events(svc, conn).await;
-            if shared.state() != State::Established {
-                return;
-            }
-            if shared.paused.load(Ordering::Acquire) {
-                shared.wake_reader().wait().await;
-                continue;
-            }
-            if !buf.is_empty() {
-                // Decode and deliver the packages in `buf` until it holds no
-                // complete one, reading is paused, or the connection closes.
-                // Written out here, not in an async fn of its own: a nested
-                // future would keep copies of its arguments and its own
-                // padding in every connection's task, idle or not.
-                let go_on = loop {
-                    if shared.state() != State::Established {
-                        break false;
-                    }
-                    if shared.paused.load(Ordering::Acquire) {
-                        break true;
-                    }
-                    // Nothing of the decode result lives across the handler's
-                    // await but the message (matched at once, so the result
-                    // itself takes no room in the task).
-                    let (msg, close) = match shared.decode(buf) {
-                        (Ok(Some(msg)), close) => (msg, close),
-                        (Ok(None), false) => break true,
-                        (Err(e), false) => {
-                            Box::pin(bad_package(svc, conn, e)).await;
-                            break false;
-                        }
-                        // The protocol has finished (its own close handshake).
-                        (Ok(None) | Err(_), true) => {
-                            conn.close(None);
-                            break false;
-                        }
-                    };
-                    // More bytes already read: replies wait for the batch's
-                    // single write (the last package's reply joins them).
-                    let cork = !close && !buf.is_empty();
-                    let handled = OptionFuture::from(start_delivery(svc, conn, msg, cork)).await;
-                    if handled == Some(false) {
-                        conn.destroy();
-                        break false;
-                    }
-                    dispatch_events(svc, conn).await;
-                    if close {
-                        // Deliver what this call decoded, then close after
-                        // flushing.
-                        conn.close(None);
-                        break false;
-                    }
-                };
-                // The batch ends: what its handlers sent leaves in one write.
-                shared.uncork();
-                if !go_on {
-                    return;
-                }
-            }
-            if shared.state() != State::Established || shared.paused.load(Ordering::Acquire) {
-                continue;
-            }
-            if buf.is_empty() {
-                // Nothing is kept between packages: an idle connection holds no
-                // read buffer at all.
-                crate::memory::released(buf.capacity());
-                *buf = BytesMut::new();
-            }
-            // Wait for data before taking a buffer, so an idle connection holds
-            // none; then read through `read_buf`, which is ready at once.
-            match shared.read_timeout() {
-                Some(d) => {
-                    let at = tokio::time::Instant::now() + d;
-                    match &mut timer {
-                        Some(t) => t.as_mut().reset(at),
-                        None => timer = Some(Box::pin(tokio::time::sleep_until(at))),
-                    }
-                }
-                None => timer = None,
-            }
-            // One plain poll over the three wake-ups: waiting holds no future.
-            let woke = std::future::poll_fn(|cx| {
-                if shared.wake_reader().poll_wait(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                if let Poll::Ready(r) = io.poll_read_ready(cx) {
-                    return Poll::Ready(Some(Ok(r)));
-                }
-                match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
-                    Some(Poll::Ready(())) => Poll::Ready(Some(Err(()))),
-                    _ => Poll::Pending,
-                }
-            })
-            .await;
-            let ready = match woke {
-                None => continue,
-                Some(Ok(r)) => r,
-                Some(Err(())) => {
-                    Box::pin(read_timed_out(svc, conn)).await;
-                    return;
-                }
-            };
-            if shared.paused.load(Ordering::Acquire) {
-                // Paused while waiting: leave the data in the socket.
-                continue;
-            }
+/// The reader's work between two waits for data: the read that `woke`
+/// allows, then decoding and delivering every complete package, and the
+/// events raised meanwhile.
+async fn step<S: Service>(
+    svc: &S,
+    conn: &Connection<S::Protocol>,
+    io: &mut ReadHalf,
+    buf: &mut BytesMut,
+    woke: Woke,
+) -> Next {
+    let shared = &*conn.shared;
+    match woke {
+        Woke::Start | Woke::Signal => {}
+        Woke::Deadline => {
+            read_timed_out(svc, conn).await;
+            return Next::Stop;
+        }
+        // Paused while waiting: leave the data in the socket.
+        Woke::Readable(_) if shared.paused.load(Ordering::Acquire) => {}
+        Woke::Readable(ready) => {
             if buf.capacity() - buf.len() < READ_CHUNK / 4 {
                 buf.reserve(READ_CHUNK);
             }
@@ -621,26 +626,25 @@ fn read_loop<'a, S: Service>(
                 // rustls decides when plaintext is ready: wait inside the read.
                 Ok(()) if io.is_tls() => tokio::select! {
                     biased;
-                    () = shared.wake_reader().wait() => continue,
-                    r = io.read_buf(buf) => r,
+                    () = shared.wake_reader().wait() => None,
+                    r = io.read_buf(buf) => Some(r),
                 },
                 // Readiness may be stale (a fresh socket starts out "ready"):
                 // read only what is there now, and when nothing is, go back to
                 // waiting without the buffer instead of waiting inside the read
                 // with a reserved block.
-                Ok(()) => match std::future::poll_fn(|cx| match io.poll_read_buf(cx, buf) {
-                    Poll::Pending => Poll::Ready(None),
-                    Poll::Ready(r) => Poll::Ready(Some(r)),
-                })
-                .await
-                {
-                    Some(r) => r,
-                    None => continue,
-                },
-                Err(e) => Err(e),
+                Ok(()) => {
+                    std::future::poll_fn(|cx| match io.poll_read_buf(cx, buf) {
+                        Poll::Pending => Poll::Ready(None),
+                        Poll::Ready(r) => Poll::Ready(Some(r)),
+                    })
+                    .await
+                }
+                Err(e) => Some(Err(e)),
             };
             match read {
-                Ok(0) => {
+                None => {}
+                Some(Ok(0)) => {
                     tracing::debug!("peer closed its side");
                     let pipe = shared.rare_if_any().and_then(|r| lock(&r.pipe).clone());
                     match pipe {
@@ -649,30 +653,95 @@ fn read_loop<'a, S: Service>(
                         Some(pipe) => {
                             (pipe.end)();
                             shared.finish_direction(&shared.read_eof);
-                            Box::pin(wait_until_closing(svc, conn)).await;
+                            wait_until_closing(svc, conn).await;
                         }
                         // Otherwise write what is queued, then close.
                         None => conn.close(None),
                     }
-                    return;
+                    return Next::Stop;
                 }
-                Ok(n) => {
+                Some(Ok(n)) => {
                     ConnCounters::add_own(&shared.counters.bytes_read, n as u64);
                     if let Some(s) = stats(shared) {
                         s.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
                     }
                 }
-                Err(e)
+                Some(Err(e))
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
                     ) => {}
-                Err(e) => {
-                    Box::pin(read_failed(svc, conn, e)).await;
-                    return;
+                Some(Err(e)) => {
+                    read_failed(svc, conn, e).await;
+                    return Next::Stop;
                 }
             }
         }
+    }
+    loop {
+        dispatch_events(svc, conn).await;
+        if shared.state() != State::Established {
+            return Next::Stop;
+        }
+        if shared.paused.load(Ordering::Acquire) {
+            // The wait takes the reader's signal only.
+            return Next::Wait;
+        }
+        if !buf.is_empty() {
+            // Decode and deliver the packages in `buf` until it holds no
+            // complete one, reading is paused, or the connection closes.
+            let go_on = loop {
+                if shared.state() != State::Established {
+                    break false;
+                }
+                if shared.paused.load(Ordering::Acquire) {
+                    break true;
+                }
+                let (msg, close) = match shared.decode(buf) {
+                    (Ok(Some(msg)), close) => (msg, close),
+                    (Ok(None), false) => break true,
+                    (Err(e), false) => {
+                        bad_package(svc, conn, e).await;
+                        break false;
+                    }
+                    // The protocol has finished (its own close handshake).
+                    (Ok(None) | Err(_), true) => {
+                        conn.close(None);
+                        break false;
+                    }
+                };
+                // More bytes already read: replies wait for the batch's
+                // single write (the last package's reply joins them).
+                let cork = !close && !buf.is_empty();
+                let handled = OptionFuture::from(start_delivery(svc, conn, msg, cork)).await;
+                if handled == Some(false) {
+                    conn.destroy();
+                    break false;
+                }
+                dispatch_events(svc, conn).await;
+                if close {
+                    // Deliver what this call decoded, then close after
+                    // flushing.
+                    conn.close(None);
+                    break false;
+                }
+            };
+            // The batch ends: what its handlers sent leaves in one write.
+            shared.uncork();
+            if !go_on {
+                return Next::Stop;
+            }
+        }
+        if shared.state() != State::Established || shared.paused.load(Ordering::Acquire) {
+            continue;
+        }
+        if buf.is_empty() {
+            // Nothing is kept between packages: an idle connection holds no
+            // read buffer at all.
+            crate::memory::released(buf.capacity());
+            *buf = BytesMut::new();
+        }
+        return Next::Wait;
     }
 }
 
@@ -765,89 +834,150 @@ fn start_delivery<'a, S: Service>(
     Some(handler)
 }
 
-/// Flushes the send queue whenever it holds data, until the connection is
-/// closed (returns false) or closing and flushed (returns true).
-// Not an `async fn`: see `run`.
-#[allow(clippy::manual_async_fn)]
-fn write_loop<'a, P: Protocol>(
-    shared: &'a Shared<P>,
-    io: &'a WriteHalf,
-) -> impl Future<Output = bool> + Send + 'a {
-    async move {
-        loop {
-            let state = shared.state();
-            if state == State::Closed {
-                return false;
-            }
-            if !shared.has_queued() {
-                if state == State::Closing {
-                    return true;
-                }
-                if shared.end_requested.load(Ordering::SeqCst)
-                    && !shared.write_shut.load(Ordering::SeqCst)
-                {
-                    // Boxed: a TLS close_notify's state is rarely needed.
-                    if let Err(e) = Box::pin(io.shutdown_write()).await {
-                        tracing::trace!(error = %e, "shutdown(write) failed");
+/// The writer: flushes the send queue whenever it holds data, until the
+/// connection is closed (ends `false`) or closing and flushed (`true`).
+/// A plain state machine polled beside the reader in the connection's task
+/// (see [`run`]): it takes no room of its own but these few fields.
+#[derive(Default)]
+struct Writer {
+    wait: WriterWait,
+    /// A TLS write or a FIN being sent (boxed, owning what it needs: most
+    /// connections never have one); `Some(end)` when it ended the writer.
+    pending: Option<std::pin::Pin<Box<dyn Future<Output = Option<bool>> + Send>>>,
+    /// The writer's end, once reached.
+    done: Option<bool>,
+    /// A TLS connection: rustls writes asynchronously.
+    tls: bool,
+}
+
+/// Where the [`Writer`] waits.
+#[derive(Default, Clone, Copy)]
+enum WriterWait {
+    /// Nowhere: look at the queue.
+    #[default]
+    No,
+    /// For its signal (data queued, a state change).
+    Signal,
+    /// For the socket to be writable (or its signal).
+    Writable,
+}
+
+impl Writer {
+    fn poll<P: Protocol>(
+        &mut self,
+        shared: &Arc<Shared<P>>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<bool> {
+        if let Some(end) = self.done {
+            return Poll::Ready(end);
+        }
+        let end = loop {
+            if let Some(pending) = &mut self.pending {
+                match pending.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(end) => {
+                        self.pending = None;
+                        if let Some(end) = end {
+                            break end;
+                        }
                     }
-                    shared.finish_direction(&shared.write_shut);
-                    continue;
                 }
-                shared.wake_writer().wait().await;
-                continue;
             }
-            if io.is_tls() {
-                // rustls writes asynchronously: a batch at a time, abandoned
-                // only if the connection is destroyed meanwhile.
-                let batch = shared.take_batch(64 * 1024);
-                let n: usize = batch.iter().map(|b| b.len()).sum();
-                // Boxed: only TLS connections pay for this wait's state.
-                let wrote = Box::pin(async {
-                    tokio::select! {
-                        r = io.write_tls(&batch) => Some(r),
-                        () = destroyed(shared) => None,
+            match self.wait {
+                WriterWait::No => {}
+                WriterWait::Signal => {
+                    if shared.wake_writer().poll_wait(cx).is_pending() {
+                        return Poll::Pending;
                     }
-                })
-                .await;
-                match wrote {
-                    None => return false,
-                    Some(Ok(())) => shared.written(n),
-                    Some(Err(e)) => {
-                        tracing::debug!(error = %e, "TLS write failed");
+                    self.wait = WriterWait::No;
+                }
+                WriterWait::Writable => {
+                    if shared.wake_writer().poll_wait(cx).is_ready() {
+                        self.wait = WriterWait::No;
+                        continue;
+                    }
+                    match shared.poll_write_ready(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => {
+                            tracing::debug!(error = %e, "socket not writable");
+                            shared.advance_state(State::Closed);
+                            break false;
+                        }
+                        Poll::Ready(Ok(())) => {}
+                    }
+                    self.wait = WriterWait::No;
+                    if let Flush::Failed(e) = shared.flush() {
+                        tracing::debug!(error = %e, "write failed");
                         if let Some(s) = stats(shared) {
                             s.send_fail.fetch_add(1, Ordering::Relaxed);
                         }
                         shared.advance_state(State::Closed);
-                        return false;
+                        break false;
                     }
+                    continue;
                 }
+            }
+            let state = shared.state();
+            if state == State::Closed {
+                break false;
+            }
+            if !shared.has_queued() {
+                if state == State::Closing {
+                    break true;
+                }
+                if shared.end_requested.load(Ordering::SeqCst)
+                    && !shared.write_shut.load(Ordering::SeqCst)
+                {
+                    let shared = Arc::clone(shared);
+                    self.pending = Some(Box::pin(async move {
+                        if let Err(e) = shared.shutdown_write().await {
+                            tracing::trace!(error = %e, "shutdown(write) failed");
+                        }
+                        shared.finish_direction(&shared.write_shut);
+                        None
+                    }));
+                    continue;
+                }
+                self.wait = WriterWait::Signal;
                 continue;
             }
-            let ready = std::future::poll_fn(|cx| {
-                if shared.wake_writer().poll_wait(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                io.poll_write_ready(cx).map(Some)
-            })
-            .await;
-            match ready {
-                None => continue,
-                Some(Ok(())) => {}
-                Some(Err(e)) => {
-                    tracing::debug!(error = %e, "socket not writable");
-                    shared.advance_state(State::Closed);
-                    return false;
-                }
+            if self.tls {
+                // rustls writes asynchronously: a batch at a time, abandoned
+                // only if the connection is destroyed meanwhile.
+                let Some(tls) = shared.tls_writer() else {
+                    break false;
+                };
+                let batch = shared.take_batch(64 * 1024);
+                let n: usize = batch.iter().map(|b| b.len()).sum();
+                let shared = Arc::clone(shared);
+                self.pending = Some(Box::pin(async move {
+                    let wrote = tokio::select! {
+                        r = crate::io::write_tls(&tls, &batch) => Some(r),
+                        () = destroyed(&shared) => None,
+                    };
+                    match wrote {
+                        None => Some(false),
+                        Some(Ok(())) => {
+                            shared.written(n);
+                            None
+                        }
+                        Some(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS write failed");
+                            if let Some(s) = stats(&shared) {
+                                s.send_fail.fetch_add(1, Ordering::Relaxed);
+                            }
+                            shared.advance_state(State::Closed);
+                            Some(false)
+                        }
+                    }
+                }));
+                continue;
             }
-            if let Flush::Failed(e) = shared.flush(io) {
-                tracing::debug!(error = %e, "write failed");
-                if let Some(s) = stats(shared) {
-                    s.send_fail.fetch_add(1, Ordering::Relaxed);
-                }
-                shared.advance_state(State::Closed);
-                return false;
-            }
-        }
+            self.wait = WriterWait::Writable;
+        };
+        self.pending = None;
+        self.done = Some(end);
+        Poll::Ready(end)
     }
 }
 
@@ -935,11 +1065,11 @@ mod size_tests {
             worker: None,
             paused: false,
         };
-        let (conn, task) = drive(setup);
+        let (conn, task, _span) = drive(setup);
         let task = std::mem::size_of_val(&task);
         let shared = std::mem::size_of::<Shared<Text>>();
-        assert!(task <= 400, "connection task future: {task} bytes");
-        assert!(shared <= 448, "shared state: {shared} bytes");
+        assert!(task <= 144, "connection task future: {task} bytes");
+        assert!(shared <= 248, "shared state: {shared} bytes");
         drop((conn, c));
     }
 }

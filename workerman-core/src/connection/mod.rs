@@ -54,7 +54,7 @@ impl<P: Protocol> fmt::Debug for Connection<P> {
         f.debug_struct("Connection")
             .field("id", &self.shared.id)
             .field("protocol", &P::SCHEME)
-            .field("remote", &*lock(&self.shared.remote))
+            .field("remote", &lock(&self.shared.addrs).remote)
             .field("state", &self.shared.state())
             .finish()
     }
@@ -69,7 +69,7 @@ impl<P: Protocol> Connection<P> {
     /// at once as datagrams, nothing is queued, there is no task.
     pub(crate) fn datagram(
         id: u64,
-        io: &Arc<crate::io::WriteHalf>,
+        io: crate::io::WriteHalf,
         remote: SocketAddress,
         local: SocketAddress,
         codec: P::Codec,
@@ -100,15 +100,7 @@ impl<P: Protocol> Connection<P> {
 
     /// Resolves once the connection is closing or closed.
     pub(crate) async fn until_closed(&self) {
-        loop {
-            let woken = self.shared.room.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if !self.shared.is_open() {
-                return;
-            }
-            woken.await;
-        }
+        self.shared.wait_room_until(|| !self.shared.is_open()).await;
     }
 
     /// Decodes every package in `buf` with this connection's codec, then
@@ -139,23 +131,23 @@ impl<P: Protocol> Connection<P> {
     /// The peer's address. It stays readable after the connection closed.
     /// (An outgoing connection learns it when it connects.)
     pub fn remote_addr(&self) -> SocketAddress {
-        lock(&self.shared.remote).clone()
+        lock(&self.shared.addrs).remote.clone()
     }
 
     /// The peer's IP address (`None` for a Unix socket). IPv6 addresses are
     /// bare, without brackets.
     pub fn remote_ip(&self) -> Option<std::net::IpAddr> {
-        lock(&self.shared.remote).ip()
+        lock(&self.shared.addrs).remote.ip()
     }
 
     /// The peer's port (`None` for a Unix socket).
     pub fn remote_port(&self) -> Option<u16> {
-        lock(&self.shared.remote).port()
+        lock(&self.shared.addrs).remote.port()
     }
 
     /// This end's address.
     pub fn local_addr(&self) -> SocketAddress {
-        lock(&self.shared.local).clone()
+        lock(&self.shared.addrs).local.clone()
     }
 
     /// The worker instance that accepted this connection; `None` for an
@@ -365,15 +357,11 @@ impl<P: Protocol> Connection<P> {
     ///
     /// Cancel safe: dropping the future loses nothing.
     pub async fn wait_for_room(&self) {
-        loop {
-            let room = self.shared.room.notified();
-            tokio::pin!(room);
-            room.as_mut().enable();
-            if !self.is_open() || self.send_queue_bytes() < self.max_send_buffer_size() {
-                return;
-            }
-            room.await;
-        }
+        self.shared
+            .wait_room_until(|| {
+                !self.is_open() || self.send_queue_bytes() < self.max_send_buffer_size()
+            })
+            .await;
     }
 
     /// Bytes waiting in the application send buffer.

@@ -22,6 +22,11 @@
 //! `held` counts the bytes at the back that are only waiting for the
 //! batch's single write (they never waited for the socket): writing them
 //! is no "drain".
+//!
+//! An empty queue is one null pointer: its parts are boxed when the first
+//! bytes come and freed when the last leave, so an idle connection (and
+//! one whose every reply is a direct write) carries 8 bytes of queue, not
+//! 88.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -40,6 +45,106 @@ const MAX_SLICES: usize = 64;
 /// See the [module docs](self).
 #[derive(Default)]
 pub(crate) struct SendQueue {
+    /// `None` while nothing is queued or in flight.
+    parts: Option<Box<Parts>>,
+}
+
+impl SendQueue {
+    /// Bytes queued, counting those taken by an asynchronous writer and not
+    /// yet written (what the send buffer limit is checked against).
+    pub(crate) fn queued(&self) -> usize {
+        self.parts.as_ref().map_or(0, |p| p.queued())
+    }
+
+    /// Nothing left to write (bytes in flight with an asynchronous writer
+    /// do not count).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.parts.as_ref().is_none_or(|p| p.is_empty())
+    }
+
+    /// Bytes at the back held for a batch's single write.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.parts.as_ref().map_or(0, |p| p.held)
+    }
+
+    /// Everything queued is held batch replies (or nothing is queued).
+    pub(crate) fn all_held(&self) -> bool {
+        self.parts.as_ref().is_none_or(|p| p.all_held())
+    }
+
+    /// Appends a reply held for the batch's single write, taking `data`'s
+    /// bytes (`data` is left empty): a small one is copied into the tail, a
+    /// large one is queued as its own chunk without a copy.
+    pub(crate) fn hold(&mut self, data: &mut BytesMut) {
+        self.parts.get_or_insert_with(Box::default).hold(data);
+    }
+
+    /// Appends a message that must wait for the socket. When everything
+    /// queued is held batch replies it is held too: it leaves with them.
+    pub(crate) fn push(&mut self, data: BytesMut) {
+        self.parts.get_or_insert_with(Box::default).push(data);
+    }
+
+    /// Held replies are no longer special: they wait for the socket like
+    /// any queued bytes.
+    pub(crate) fn release_held(&mut self) {
+        if let Some(p) = &mut self.parts {
+            p.held = 0;
+        }
+    }
+
+    /// Drops everything (destroy, reconnect).
+    pub(crate) fn clear(&mut self) {
+        self.parts = None;
+    }
+
+    /// Writes from the front with `write` (a vectored write) until the
+    /// queue is empty or `write` would block. Returns whether anything was
+    /// written; `Ok(0)` from `write` is `WriteZero`. `written` is told each
+    /// write's size.
+    pub(crate) fn write_with(
+        &mut self,
+        write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+        written: impl FnMut(usize),
+    ) -> io::Result<bool> {
+        let Some(p) = &mut self.parts else {
+            return Ok(false);
+        };
+        let r = p.write_with(write, written);
+        self.free_if_empty();
+        r
+    }
+
+    /// Takes up to about `limit` bytes off the front for a writer that
+    /// writes asynchronously (TLS); they stay counted in
+    /// [`queued`](Self::queued) until [`written`](Self::written).
+    pub(crate) fn take_front(&mut self, limit: usize) -> Vec<Bytes> {
+        match &mut self.parts {
+            Some(p) => p.take_front(limit),
+            None => Vec::new(),
+        }
+    }
+
+    /// `n` bytes taken with [`take_front`](Self::take_front) were written.
+    pub(crate) fn written(&mut self, n: usize) {
+        if let Some(p) = &mut self.parts {
+            p.written(n);
+        }
+        self.free_if_empty();
+    }
+
+    /// Nothing queued nor in flight: the parts go.
+    fn free_if_empty(&mut self) {
+        if self.parts.as_ref().is_some_and(|p| p.queued() == 0) {
+            self.parts = None;
+        }
+    }
+}
+
+/// The parts of a non-empty [`SendQueue`].
+#[derive(Default)]
+struct Parts {
     chunks: VecDeque<Bytes>,
     tail: BytesMut,
     /// Bytes in `chunks` and `tail`.
@@ -51,10 +156,8 @@ pub(crate) struct SendQueue {
     held: usize,
 }
 
-impl SendQueue {
-    /// Bytes queued, counting those taken by an asynchronous writer and not
-    /// yet written (what the send buffer limit is checked against).
-    pub(crate) fn queued(&self) -> usize {
+impl Parts {
+    fn queued(&self) -> usize {
         self.len + self.in_flight
     }
 
@@ -62,12 +165,6 @@ impl SendQueue {
     /// do not count).
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    /// Bytes at the back held for a batch's single write.
-    #[cfg(test)]
-    fn held(&self) -> usize {
-        self.held
     }
 
     /// Everything queued is held batch replies (or nothing is queued).
@@ -104,17 +201,6 @@ impl SendQueue {
             self.len += data.len();
             self.chunks.push_back(data.freeze());
         }
-    }
-
-    /// Held replies are no longer special: they wait for the socket like
-    /// any queued bytes.
-    pub(crate) fn release_held(&mut self) {
-        self.held = 0;
-    }
-
-    /// Drops everything (destroy, reconnect).
-    pub(crate) fn clear(&mut self) {
-        *self = SendQueue::default();
     }
 
     /// Writes from the front with `write` (a vectored write) until the
@@ -433,7 +519,13 @@ mod tests {
         assert_eq!(q.held(), 6 + 100_000 + 6);
         assert!(q.all_held());
         // The big reply is its own chunk: the same allocation, not a copy.
-        assert!(q.chunks.iter().any(|c| c.as_ptr() == at));
+        assert!(q
+            .parts
+            .as_ref()
+            .unwrap()
+            .chunks
+            .iter()
+            .any(|c| c.as_ptr() == at));
         let mut want = b"small ".to_vec();
         want.extend_from_slice(&big);
         want.extend_from_slice(b" after");
@@ -445,17 +537,22 @@ mod tests {
         let mut q = SendQueue::default();
         q.hold(&mut BytesMut::from(&b"xy"[..]));
         write_once(&mut q, 1);
-        assert!(q.tail.capacity() > 0, "kept while it holds bytes");
+        assert!(
+            q.parts.as_ref().unwrap().tail.capacity() > 0,
+            "kept while it holds bytes"
+        );
         drain(&mut q);
-        assert_eq!(q.tail.capacity(), 0);
+        assert!(q.parts.is_none(), "an empty queue keeps nothing");
         // Also when a writer took the bytes by value (TLS).
         q.hold(&mut BytesMut::from(&b"z"[..]));
         let taken = q.take_front(usize::MAX);
-        assert_eq!(q.tail.capacity(), 0);
+        assert_eq!(q.parts.as_ref().unwrap().tail.capacity(), 0);
+        assert_eq!(q.queued(), 1, "in flight still counts");
         q.written(taken.iter().map(|b| b.len()).sum());
+        assert!(q.parts.is_none());
         q.hold(&mut BytesMut::from(&b"y"[..]));
         q.clear();
         assert_eq!(q.queued(), 0);
-        assert_eq!(q.tail.capacity(), 0);
+        assert!(q.parts.is_none());
     }
 }

@@ -21,8 +21,28 @@ use crate::stats::ConnCounters;
 use crate::SocketAddress;
 
 /// The largest encode buffer kept for reuse between sends; larger ones are
-/// freed, so an idle connection holds little memory.
+/// freed.
 const SCRATCH_KEEP: usize = 2048;
+
+thread_local! {
+    /// The encode buffer of every send made on this thread: a connection
+    /// keeps none of its own (an idle connection carries no buffer, and one
+    /// that answered a message keeps none either).
+    static SCRATCH: std::cell::Cell<BytesMut> = std::cell::Cell::new(BytesMut::new());
+}
+
+/// Runs `f` with this thread's encode buffer (empty), then keeps what
+/// capacity it has left for the next send, up to [`SCRATCH_KEEP`]. A
+/// nested call (an encoder that sends) gets a fresh buffer.
+fn with_scratch<R>(f: impl FnOnce(&mut BytesMut) -> R) -> R {
+    let mut buf = SCRATCH.try_with(|c| c.take()).unwrap_or_default();
+    let r = f(&mut buf);
+    if buf.capacity() != 0 && buf.capacity() <= SCRATCH_KEEP {
+        buf.clear();
+        let _ = SCRATCH.try_with(|c| c.set(buf));
+    }
+    r
+}
 
 /// Where a connection is in its life. Accepted connections start
 /// `Established`, outgoing ones `Connecting` (sends are queued until the
@@ -62,21 +82,17 @@ pub(crate) enum Event {
 /// queue is empty, as Workerman does, so the common case never wakes the
 /// task.
 pub(crate) struct Inner<P: Protocol> {
-    /// The socket's write half. The task owns the only strong reference,
-    /// so the descriptor closes when the task ends even if user code keeps
-    /// handles; a sender upgrades it for one write. Empty while connecting.
-    io: Weak<WriteHalf>,
+    /// The socket's write half, written directly by any sender. The task
+    /// takes it out when it ends, so the descriptor closes then even if
+    /// user code keeps handles. Empty while connecting and after the end;
+    /// a datagram "connection" (no task) keeps it for its handles' life.
+    io: Option<WriteHalf>,
     pub(crate) codec: P::Codec,
-    /// Reused encode buffer.
-    scratch: BytesMut,
     /// Bytes waiting for the socket, and replies held for a batch's single
     /// write (corked, or queued behind corked ones: `queue.held()`). When
     /// the whole queue is such replies, ending the batch writes them at
     /// once and no `on_buffer_drain` follows.
     queue: SendQueue,
-    /// Above the limit since the last `BufferFull` (reset below the limit),
-    /// so `on_buffer_full` fires once per crossing.
-    full: bool,
     /// Callback-worthy events for the task, oldest first; boxed and made
     /// when the first one comes, dropped when the task has taken the last
     /// (most connections never have one).
@@ -101,6 +117,22 @@ pub(crate) struct Rare<P: Protocol> {
     /// Connections piped into this one: paused while this one is full.
     /// Locked inside `Shared::inner`, never the other way round.
     pipe_sources: Mutex<Vec<Weak<dyn RecvControl>>>,
+    /// Wakes those waiting for room in the send queue or for the close
+    /// (`Connection::wait_for_room`, a TLS write, a connect): made by the
+    /// first such wait (see [`Shared::wait_room_until`]).
+    room: Notify,
+}
+
+impl<P: Protocol> Rare<P> {
+    fn new() -> Self {
+        Rare {
+            reconnect: Mutex::new(None),
+            extensions: Mutex::new(None),
+            pipe: Mutex::new(None),
+            pipe_sources: Mutex::new(Vec::new()),
+            room: Notify::new(),
+        }
+    }
 }
 
 /// Pause/resume of a connection's reading, type-erased so that a
@@ -116,8 +148,7 @@ pub(crate) struct Shared<P: Protocol> {
     pub(crate) id: u64,
     /// The peer's and our address (an outgoing connection learns them
     /// when it connects, again on each reconnect).
-    pub(crate) remote: Mutex<SocketAddress>,
-    pub(crate) local: Mutex<SocketAddress>,
+    pub(crate) addrs: Mutex<Addrs>,
     pub(crate) inner: Mutex<Inner<P>>,
     state: AtomicU8,
     pub(crate) paused: AtomicBool,
@@ -126,20 +157,12 @@ pub(crate) struct Shared<P: Protocol> {
     /// and its writer half (data queued, state changes); see
     /// [`wake_reader`](Shared::wake_reader).
     signals: super::signal::Signals,
-    /// Wakes `Connection::wait_for_room` callers: the queue went below
-    /// the limit, or the connection closed.
-    pub(crate) room: Notify,
     pub(crate) counters: ConnCounters,
     pub(crate) worker: Option<Arc<WorkerShared<P>>>,
     /// See [`Rare`]; made on first use.
-    rare: std::sync::OnceLock<Box<Rare<P>>>,
+    rare: once_cell::race::OnceBox<Rare<P>>,
     /// `rare.pipe` is set: checked for every package without a lock.
     pub(crate) piped: AtomicBool,
-    /// A datagram "connection" keeps its socket itself (there is no task
-    /// owning it), so a handle kept after `on_message` can still answer.
-    /// Held, never read.
-    #[allow(dead_code)]
-    pub(crate) datagram_io: Option<Arc<WriteHalf>>,
     /// Half-close support for pipes: the peer has sent FIN (`read_eof`);
     /// a FIN was asked for once the queue is flushed (`end_requested`); it
     /// was sent (`write_shut`). A connection with both directions finished
@@ -155,9 +178,21 @@ pub(crate) struct Shared<P: Protocol> {
     /// Sends were held since the last [`uncork`](Shared::uncork): only
     /// then has it anything to write (a package read alone costs no lock).
     corked_since: AtomicBool,
+    /// The send queue is above the limit since the last `BufferFull`
+    /// (reset below the limit), so `on_buffer_full` fires once per
+    /// crossing. Only read and written under `inner`'s lock (an atomic to
+    /// sit with the other flags, not in the lock's padding).
+    full: AtomicBool,
+
     /// `Inner::events` is not empty: the task checks this, not the lock,
     /// after every package.
     events_pending: AtomicBool,
+}
+
+/// A connection's two addresses, under one lock.
+pub(crate) struct Addrs {
+    pub(crate) remote: SocketAddress,
+    pub(crate) local: SocketAddress,
 }
 
 /// What a successful `send` did: Workerman's `true` and `null` results.
@@ -191,7 +226,7 @@ impl<P: Protocol> Shared<P> {
     /// `Established`), or `None` for an outgoing one (`Connecting`).
     pub(crate) fn new(
         id: u64,
-        io: Option<&Arc<WriteHalf>>,
+        io: Option<WriteHalf>,
         remote: SocketAddress,
         local: SocketAddress,
         codec: P::Codec,
@@ -205,32 +240,28 @@ impl<P: Protocol> Shared<P> {
         };
         Shared {
             id,
-            remote: Mutex::new(remote),
-            local: Mutex::new(local),
+            addrs: Mutex::new(Addrs { remote, local }),
             inner: Mutex::new(Inner {
-                io: io.map(Arc::downgrade).unwrap_or_default(),
+                io,
                 codec,
-                scratch: BytesMut::new(),
                 queue: SendQueue::default(),
-                full: false,
                 events: None,
             }),
             state: AtomicU8::new(state as u8),
             paused: AtomicBool::new(false),
             max_send_buffer: AtomicUsize::new(max_send_buffer),
             signals: Default::default(),
-            room: Notify::new(),
             counters: ConnCounters::default(),
             worker,
-            rare: std::sync::OnceLock::new(),
+            rare: once_cell::race::OnceBox::new(),
             piped: AtomicBool::new(false),
-            datagram_io: io.filter(|w| w.is_datagram()).cloned(),
             read_eof: AtomicBool::new(false),
             end_requested: AtomicBool::new(false),
             write_shut: AtomicBool::new(false),
             corked: AtomicBool::new(false),
             corked_since: AtomicBool::new(false),
             events_pending: AtomicBool::new(false),
+            full: AtomicBool::new(false),
         }
     }
 
@@ -246,19 +277,40 @@ impl<P: Protocol> Shared<P> {
 
     /// The state only some connections use, made now if it was not.
     pub(crate) fn rare(&self) -> &Rare<P> {
-        self.rare.get_or_init(|| {
-            Box::new(Rare {
-                reconnect: Mutex::new(None),
-                extensions: Mutex::new(None),
-                pipe: Mutex::new(None),
-                pipe_sources: Mutex::new(Vec::new()),
-            })
-        })
+        self.rare.get_or_init(|| Box::new(Rare::new()))
+    }
+
+    /// Waits until `done` holds, re-checking it after each
+    /// [`notify_room`](Self::notify_room) (room in the send queue, a state
+    /// change).
+    pub(crate) async fn wait_room_until(&self, done: impl Fn() -> bool) {
+        let room = &self.rare().room;
+        loop {
+            let woken = room.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            // Pairs with the fence in `notify_room`: either it sees the
+            // waiter's `rare`, or this check sees what it announced.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if done() {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    /// Wakes [`wait_room_until`](Self::wait_room_until) callers, if any
+    /// connection state was ever made for them.
+    fn notify_room(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(rare) = self.rare_if_any() {
+            rare.room.notify_waiters();
+        }
     }
 
     /// The state only some connections use, if any was ever used.
     pub(crate) fn rare_if_any(&self) -> Option<&Rare<P>> {
-        self.rare.get().map(|r| &**r)
+        self.rare.get()
     }
 
     fn for_each_pipe_source(&self, f: impl Fn(&dyn RecvControl)) {
@@ -287,14 +339,12 @@ impl<P: Protocol> Shared<P> {
     /// addresses. False if it was closed meanwhile.
     pub(crate) fn connected(
         &self,
-        io: &Arc<WriteHalf>,
+        io: WriteHalf,
         remote: SocketAddress,
         local: SocketAddress,
     ) -> bool {
-        *lock(&self.remote) = remote;
-        *lock(&self.local) = local;
+        *lock(&self.addrs) = Addrs { remote, local };
         let mut inner = lock(&self.inner);
-        inner.io = Arc::downgrade(io);
         let up = self
             .state
             .compare_exchange(
@@ -304,6 +354,9 @@ impl<P: Protocol> Shared<P> {
                 Ordering::Acquire,
             )
             .is_ok();
+        if up {
+            inner.io = Some(io);
+        }
         if up && !inner.queue.is_empty() {
             // Sends made while connecting wait in the queue.
             self.wake_writer().notify();
@@ -315,11 +368,10 @@ impl<P: Protocol> Shared<P> {
     /// leftovers from the previous connection.
     pub(crate) fn reset_for_reconnect(&self, codec: P::Codec) {
         let mut inner = lock(&self.inner);
-        inner.io = Weak::new();
+        inner.io = None;
         inner.codec = codec;
-        inner.scratch = BytesMut::new();
         inner.queue.clear();
-        inner.full = false;
+        self.full.store(false, Ordering::Relaxed);
         inner.events = None;
         self.events_pending.store(false, Ordering::Release);
         for flag in [&self.read_eof, &self.end_requested, &self.write_shut] {
@@ -336,7 +388,7 @@ impl<P: Protocol> Shared<P> {
         if changed {
             self.wake_reader().notify();
             self.wake_writer().notify();
-            self.room.notify_waiters();
+            self.notify_room();
         }
         changed
     }
@@ -408,14 +460,15 @@ impl<P: Protocol> Shared<P> {
             self.push_event(&mut inner, Event::SendRefused { count: 1 });
             return Err(SendFailure::Refused(Refused::Full));
         }
-        let Inner { codec, scratch, .. } = &mut *inner;
-        encode(codec, scratch).map_err(SendFailure::Encode)?;
-        let close = P::should_close(&inner.codec);
-        let status = self.write_or_queue(inner, true);
-        if close {
-            self.advance_state(State::Closing);
-        }
-        status
+        with_scratch(|scratch| {
+            encode(&mut inner.codec, scratch).map_err(SendFailure::Encode)?;
+            let close = P::should_close(&inner.codec);
+            let status = self.write_or_queue(inner, scratch, true);
+            if close {
+                self.advance_state(State::Closing);
+            }
+            status
+        })
     }
 
     /// Writes bytes the protocol produced by itself (handshakes, control
@@ -424,17 +477,18 @@ impl<P: Protocol> Shared<P> {
     /// connection closed.
     pub(crate) fn write_protocol_output(&self, extra: Option<Bytes>) -> bool {
         let mut inner = lock(&self.inner);
-        let Inner { codec, scratch, .. } = &mut *inner;
-        if let Some(b) = extra {
-            scratch.extend_from_slice(&b);
-        }
-        P::poll_output(codec, scratch);
-        let close = P::should_close(&inner.codec);
-        if !inner.scratch.is_empty() && self.state() != State::Closed {
-            // A failure is reported through the events like any write's.
-            let _ = self.write_or_queue(inner, false);
-        }
-        close
+        with_scratch(|scratch| {
+            if let Some(b) = extra {
+                scratch.extend_from_slice(&b);
+            }
+            P::poll_output(&mut inner.codec, scratch);
+            let close = P::should_close(&inner.codec);
+            if !scratch.is_empty() && self.state() != State::Closed {
+                // A failure is reported through the events like any write's.
+                let _ = self.write_or_queue(inner, scratch, false);
+            }
+            close
+        })
     }
 
     /// Writes the protocol's goodbye (`Protocol::close_output`) when this
@@ -442,12 +496,13 @@ impl<P: Protocol> Shared<P> {
     /// buffer limit.
     pub(crate) fn write_close_output(&self, shutdown: bool) {
         let mut inner = lock(&self.inner);
-        let Inner { codec, scratch, .. } = &mut *inner;
-        P::close_output(codec, scratch, shutdown);
-        if !inner.scratch.is_empty() && self.state() != State::Closed {
-            // A failure is reported through the events like any write's.
-            let _ = self.write_or_queue(inner, false);
-        }
+        with_scratch(|scratch| {
+            P::close_output(&mut inner.codec, scratch, shutdown);
+            if !scratch.is_empty() && self.state() != State::Closed {
+                // A failure is reported through the events like any write's.
+                let _ = self.write_or_queue(inner, scratch, false);
+            }
+        })
     }
 
     /// Decodes one package from `buf`, then writes what the protocol wants
@@ -459,12 +514,14 @@ impl<P: Protocol> Shared<P> {
     ) -> (Result<Option<P::Inbound>, P::Error>, bool) {
         let mut inner = lock(&self.inner);
         let decoded = inner.codec.decode(buf);
-        let Inner { codec, scratch, .. } = &mut *inner;
-        P::poll_output(codec, scratch);
-        let close = P::should_close(&inner.codec);
-        if !inner.scratch.is_empty() {
-            let _ = self.write_or_queue(inner, false);
-        }
+        let close = with_scratch(|scratch| {
+            P::poll_output(&mut inner.codec, scratch);
+            let close = P::should_close(&inner.codec);
+            if !scratch.is_empty() {
+                let _ = self.write_or_queue(inner, scratch, false);
+            }
+            close
+        });
         (decoded, close)
     }
 
@@ -483,50 +540,51 @@ impl<P: Protocol> Shared<P> {
         P::timeout_response(&mut lock(&self.inner).codec)
     }
 
-    /// Writes `inner.scratch` directly when nothing is queued, else queues
-    /// it. `limited`: a user send, which counts against the buffer limit
-    /// (the limit itself was checked by the caller).
+    /// Writes `scratch` (the encoded bytes) directly when nothing is
+    /// queued, else queues them; `scratch` is left empty. `limited`: a user
+    /// send, which counts against the buffer limit (the limit itself was
+    /// checked by the caller).
     fn write_or_queue(
         &self,
         mut inner: std::sync::MutexGuard<'_, Inner<P>>,
+        scratch: &mut BytesMut,
         limited: bool,
     ) -> Result<SendStatus, SendFailure> {
-        if inner.scratch.is_empty() {
+        if scratch.is_empty() {
             return Ok(SendStatus::Written);
         }
         if self.corked.load(Ordering::Relaxed) {
             let max = self.max_send_buffer.load(Ordering::Relaxed);
-            let len = inner.scratch.len();
+            let len = scratch.len();
             if inner.queue.queued() + len < max && self.state() != State::Closed {
                 // Held for the batch's single write; stays below the
                 // limit, so corking alone never refuses a send. Small
                 // replies are copied into the queue's tail, so those of a
                 // batch are one contiguous buffer.
-                let Inner { queue, scratch, .. } = &mut *inner;
-                queue.hold(scratch);
-                if scratch.capacity() > SCRATCH_KEEP {
-                    *scratch = BytesMut::new();
-                }
+                inner.queue.hold(scratch);
                 return Ok(SendStatus::Queued);
             }
             // Past the limit: write what is held now, then go on as usual.
-            if let Some(io) = inner.io.upgrade().filter(|io| !io.is_tls()) {
-                if let Err(e) = self.flush_locked(&mut inner, &io) {
+            if inner.io.as_ref().is_some_and(|io| !io.is_tls()) {
+                if let Err(e) = self.flush_locked(&mut inner) {
                     tracing::trace!(error = %e, "write of held replies failed");
                     self.wake_writer().notify();
                 }
             }
         }
         // Take the whole buffer: a split would leave `scratch` holding the
-        // allocation, so an idle connection would keep its largest message.
-        let mut data = std::mem::take(&mut inner.scratch);
-        let io = inner.io.upgrade();
-        if let (true, Some(io)) = (inner.queue.is_empty(), io) {
-            match io.try_write(&data) {
+        // allocation, so the thread would keep its largest message.
+        let mut data = std::mem::take(scratch);
+        let tried = match &inner.io {
+            Some(io) if inner.queue.is_empty() => Some((io.try_write(&data), io.is_datagram())),
+            _ => None,
+        };
+        if let Some((wrote, datagram)) = tried {
+            match wrote {
                 Ok(n) if n == data.len() => {
                     if data.capacity() <= SCRATCH_KEEP {
                         data.clear();
-                        inner.scratch = data;
+                        *scratch = data;
                     }
                     drop(inner);
                     self.add_written(n);
@@ -536,13 +594,13 @@ impl<P: Protocol> Shared<P> {
                     self.add_written(n);
                     data.advance(n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && io.is_datagram() => {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && datagram => {
                     // No queue for datagrams: this one is dropped.
                     self.add_send_fail();
                     return Err(SendFailure::Refused(Refused::Full));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if io.is_datagram() => {
+                Err(e) if datagram => {
                     // A datagram error (e.g. ICMP unreachable) does not
                     // close anything.
                     tracing::debug!(error = %e, "datagram not sent");
@@ -565,8 +623,8 @@ impl<P: Protocol> Shared<P> {
         // Behind held replies only, it leaves with them (see SendQueue).
         inner.queue.push(data);
         let max = self.max_send_buffer.load(Ordering::Relaxed);
-        if limited && inner.queue.queued() >= max && !inner.full {
-            inner.full = true;
+        if limited && inner.queue.queued() >= max && !self.full.load(Ordering::Relaxed) {
+            self.full.store(true, Ordering::Relaxed);
             self.push_event(&mut inner, Event::BufferFull);
             // Pipe back-pressure acts at once, inside the send that crossed
             // the limit, so the source stops before its next package.
@@ -577,12 +635,12 @@ impl<P: Protocol> Shared<P> {
 
     /// Writes as much of the queue as the socket takes now. Runs under the
     /// lock so a concurrent direct write in `send_with` cannot interleave.
-    pub(crate) fn flush(&self, io: &WriteHalf) -> Flush {
+    pub(crate) fn flush(&self) -> Flush {
         let mut inner = lock(&self.inner);
         // Only replies held for a batch, none of which waited for the
         // socket nor filled the buffer: writing them is no "drain".
-        let quiet = inner.queue.all_held() && !inner.full;
-        match self.flush_locked(&mut inner, io) {
+        let quiet = inner.queue.all_held() && !self.full.load(Ordering::Relaxed);
+        match self.flush_locked(&mut inner) {
             Ok(wrote_any) => self.after_write(&mut inner, wrote_any && !quiet),
             Err(e) => Flush::Failed(e),
         }
@@ -591,11 +649,54 @@ impl<P: Protocol> Shared<P> {
     /// The write loop of [`flush`](Shared::flush): vectored writes until
     /// the queue is empty or the socket would block (see
     /// [`SendQueue::write_with`]). Returns whether anything was written.
-    fn flush_locked(&self, inner: &mut Inner<P>, io: &WriteHalf) -> io::Result<bool> {
-        inner.queue.write_with(
+    fn flush_locked(&self, inner: &mut Inner<P>) -> io::Result<bool> {
+        let Inner { queue, io, .. } = inner;
+        let Some(io) = io else {
+            return Ok(false);
+        };
+        queue.write_with(
             |slices| io.try_write_vectored(slices),
             |n| self.add_written(n),
         )
+    }
+
+    /// Ready when the socket may be writable (see
+    /// [`WriteHalf::poll_write_ready`]); an error once it is gone.
+    pub(crate) fn poll_write_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match &lock(&self.inner).io {
+            Some(io) => io.poll_write_ready(cx),
+            None => std::task::Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    /// The TLS writer, if this is a TLS connection (see
+    /// [`WriteHalf::tls`]).
+    pub(crate) fn tls_writer(&self) -> Option<crate::io::TlsWriter> {
+        lock(&self.inner).io.as_ref().and_then(WriteHalf::tls)
+    }
+
+    /// Sends FIN (TLS: a close_notify first).
+    pub(crate) async fn shutdown_write(&self) -> io::Result<()> {
+        let tls = {
+            let inner = lock(&self.inner);
+            match &inner.io {
+                None => return Ok(()),
+                Some(io) => match io.tls() {
+                    None => return io.shutdown_plain(),
+                    Some(tls) => tls,
+                },
+            }
+        };
+        crate::io::shutdown_tls(&tls).await
+    }
+
+    /// The socket's write half, taken out when the connection's task ends
+    /// (dropping it closes that direction; see [`Inner::io`]).
+    pub(crate) fn take_io(&self) -> Option<WriteHalf> {
+        lock(&self.inner).io.take()
     }
 
     /// Holds (true) or stops holding (false) this task's sends for one
@@ -623,15 +724,16 @@ impl<P: Protocol> Shared<P> {
         if inner.queue.is_empty() {
             return;
         }
-        let io = inner.io.upgrade();
-        let direct = inner.queue.all_held() && self.state() != State::Closed;
-        match io {
-            Some(io) if direct && !io.is_tls() => match self.flush_locked(&mut inner, &io) {
+        let direct = inner.queue.all_held()
+            && self.state() != State::Closed
+            && inner.io.as_ref().is_some_and(|io| !io.is_tls());
+        match direct {
+            true => match self.flush_locked(&mut inner) {
                 Ok(wrote_any) => {
                     if inner.queue.is_empty() {
                         // A send behind the held replies may have filled
                         // the buffer: then this is a drain like any other.
-                        let full = inner.full;
+                        let full = self.full.load(Ordering::Relaxed);
                         self.after_write(&mut inner, wrote_any && full);
                     } else {
                         // The rest waits for the socket like any send.
@@ -644,7 +746,7 @@ impl<P: Protocol> Shared<P> {
                     self.wake_writer().notify();
                 }
             },
-            _ => {
+            false => {
                 inner.queue.release_held();
                 self.wake_writer().notify();
             }
@@ -657,11 +759,11 @@ impl<P: Protocol> Shared<P> {
     fn after_write(&self, inner: &mut Inner<P>, wrote_any: bool) -> Flush {
         let max = self.max_send_buffer.load(Ordering::Relaxed);
         let queued = inner.queue.queued();
-        if inner.full && queued < max {
-            inner.full = false;
+        if queued < max {
+            self.full.store(false, Ordering::Relaxed);
         }
         if queued < max {
-            self.room.notify_waiters();
+            self.notify_room();
         }
         if inner.queue.is_empty() {
             if wrote_any {
@@ -753,15 +855,20 @@ pub(crate) enum SendFailure {
 
 impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
     fn row(&self) -> crate::process::ConnectionRow {
-        let remote = lock(&self.remote).clone();
+        let (remote, local) = {
+            let addrs = lock(&self.addrs);
+            (addrs.remote.clone(), addrs.local.to_string())
+        };
         // The socket says what it is; an outgoing connection that is not
         // connected yet has none and is named by its address.
-        let io = lock(&self.inner).io.upgrade();
-        let transport = match io.as_deref() {
-            Some(WriteHalf::Tcp(_)) => "tcp",
-            Some(WriteHalf::Tls(_)) => "tls",
-            Some(WriteHalf::Unix(_)) => "unix",
-            Some(WriteHalf::Udp { .. }) => "udp",
+        let kind = lock(&self.inner).io.as_ref().map(|io| match io {
+            WriteHalf::Tcp(_) => "tcp",
+            WriteHalf::Tls(_) => "tls",
+            WriteHalf::Unix(_) => "unix",
+            WriteHalf::Udp { .. } => "udp",
+        });
+        let transport = match kind {
+            Some(kind) => kind,
             None => match remote {
                 SocketAddress::Unix(_) => "unix",
                 _ => "tcp",
@@ -779,7 +886,7 @@ impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
             id: self.id,
             transport: transport.to_owned(),
             protocol: P::SCHEME.to_owned(),
-            local: lock(&self.local).to_string(),
+            local,
             remote: remote.to_string(),
             bytes_read: self.counters.bytes_read.load(Ordering::Relaxed),
             bytes_written: self.counters.bytes_written.load(Ordering::Relaxed),
