@@ -30,10 +30,12 @@ fn live() -> isize {
 
 /// Connections opened; enough that per-connection bytes dominate.
 const CONNS: usize = 300;
-/// A read buffer is 16 KiB; an idle connection without one is about 2 KiB
-/// (task, shared state, tokio's registration). Anything above this bound
-/// means a buffer stayed behind.
-const BOUND: isize = 8 * 1024;
+/// About 875 bytes of heap per idle connection now (tokio's task cell and
+/// socket registration, 256 each; the shared state; the stream's `Arc`; the
+/// worker's map entry: docs/benchmarks.md). A read buffer is 16 KiB, a
+/// send-queue block 4 KiB, an encode buffer up to 2 KiB: anything above
+/// this bound means one stayed behind, or per-connection state grew.
+const BOUND: isize = 1536;
 
 struct Echo {
     connected: Arc<AtomicUsize>,
