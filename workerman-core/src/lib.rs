@@ -48,18 +48,20 @@
 //! its codec, not a tokio `mpsc` channel as the design card first said. We
 //! measured both (`cargo bench --bench send_queue`, the same work minus
 //! the system call, 2-core machine): queuing a pipelined batch of 16
-//! replies and writing it costs 0.89 µs with this queue and 3.52 µs with an
+//! replies and writing it costs 0.71 µs with this queue and 2.89 µs with an
 //! `mpsc` channel of `Bytes` plus an atomic byte counter; one message
-//! queued to each of 10,000 connections and written costs 2.79 ms against
-//! 5.11 ms (an earlier run on a quieter machine: 0.56 against 2.15 µs,
-//! 1.75 against 2.85 ms). The queue copies small replies into one contiguous tail, so a
-//! batch leaves in one write (an `mpsc` channel hands over one buffer per
-//! message, and a 16-slice `writev` cost the kernel noticeably more in the
-//! echo benchmarks); an idle connection's queue is 128 bytes inside its
-//! shared state and allocates nothing, where a channel allocates its state
-//! and a first 32-slot block (over 1 KiB) when it is made; and the encode
-//! and the queue share one lock, so two senders never interleave bytes,
-//! which a channel would need a second lock for anyway.
+//! queued to each of 10,000 connections and written costs 3.94 ms against
+//! 5.70 ms (2026-12-03 evening, a noisy machine; earlier runs: 0.89 against
+//! 3.52 µs and 2.79 against 5.11 ms, and on a quieter machine 0.56 against
+//! 2.15 µs, 1.75 against 2.85 ms). The queue copies small replies into one
+//! contiguous tail, so a batch leaves in one write (an `mpsc` channel hands
+//! over one buffer per message, and a 16-slice `writev` cost the kernel
+//! noticeably more in the echo benchmarks); an idle connection's queue is
+//! one null pointer in its shared state (its parts are boxed when the first
+//! bytes wait and freed when the last leave), where a channel allocates its
+//! state and a first 32-slot block (over 1 KiB) when it is made; and the
+//! encode and the queue share one lock, so two senders never interleave
+//! bytes, which a channel would need a second lock for anyway.
 //!
 //! # Where we differ from Workerman
 //!
