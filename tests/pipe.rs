@@ -88,6 +88,12 @@ async fn slow_sink(listener: TcpListener) {
     let mut len = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
     let mut reads = 0u64;
+    // Read nothing at first: the kernel's buffers on the way (a few MB)
+    // fill, so the proxy's upstream queue must reach its limit and
+    // back-pressure engages whatever the relative speeds (a fast sink
+    // alone sometimes kept up with a debug build, and the queue never
+    // filled).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     loop {
         let n = s.read(&mut buf).await.unwrap();
         if n == 0 {

@@ -1,13 +1,13 @@
-//! The task that drives one connection: a reader half and a writer half,
-//! joined in one task, then the close sequence.
+//! The task that drives one connection: a reader and a writer in one
+//! task, then the close sequence.
 //!
 //! The reader reads, decodes and awaits `on_message` for each package, so
 //! one connection's packages are handled in order; between packages it
 //! delivers the events (`on_buffer_full`, `on_buffer_drain`, `on_error`)
 //! raised by sends. The writer flushes the send queue whenever a send could
-//! not write directly. Both run in the same task (`join`), so a slow
-//! `on_message` does not stop queued data, such as broadcasts from other
-//! connections, from being written.
+//! not write directly. The writer is polled beside whatever the reader
+//! does (see [`run`]), so a slow `on_message` does not stop queued data,
+//! such as broadcasts from other connections, from being written.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -497,7 +497,7 @@ struct Guarded<'a, F> {
     callback: &'static str,
     stats: Option<&'a WorkerStats>,
     /// Hold this connection's sends while the callback runs (`true`) and
-    /// write them whenever it waits (see [`deliver_one`]).
+    /// write them whenever it waits (see [`start_delivery`]).
     cork: Option<(&'a dyn Cork, bool)>,
 }
 
@@ -945,6 +945,8 @@ impl Writer {
                 // rustls writes asynchronously: a batch at a time, abandoned
                 // only if the connection is destroyed meanwhile.
                 let Some(tls) = shared.tls_writer() else {
+                    // The socket is gone (never, while the writer runs).
+                    shared.advance_state(State::Closed);
                     break false;
                 };
                 let batch = shared.take_batch(64 * 1024);

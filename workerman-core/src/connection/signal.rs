@@ -10,7 +10,8 @@ use futures::task::AtomicWaker;
 /// one for its writer half, each with a stored permit: what
 /// `tokio::sync::Notify`'s `notify_one` and `notified` give when a single
 /// task waits, at a fraction of the size. Both halves run in the same task
-/// (joined), so one registered waker serves both; a wait is a plain `poll`
+/// (the writer is polled beside the reader), so one registered waker
+/// serves both; a wait is a plain `poll`
 /// (no waiter node in the task's future), which keeps an idle connection
 /// small.
 #[derive(Default)]
