@@ -369,7 +369,11 @@ async fn tls_then_drive<S: Service>(
         Ok(Ok(stream)) => {
             setup.io = Io::Tls(Box::new(tokio_rustls::TlsStream::Server(stream)));
             let (_conn, fut, span) = drive(setup);
-            fut.instrument(span).await;
+            if span.is_disabled() {
+                fut.await;
+            } else {
+                fut.instrument(span).await;
+            }
         }
         Ok(Err(e)) => tracing::debug!(peer = %setup.remote, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(peer = %setup.remote, "TLS handshake timed out"),

@@ -179,7 +179,7 @@ pub(crate) fn drive_client<S: Service>(
             let attempt = tokio::select! {
                 r = connector.connect() => Some(r),
                 // close()/destroy() while connecting abandons the attempt.
-                () = closed(&conn.shared) => None,
+                () = conn.until_closed() => None,
             };
             let tell = |r: Result<(), std::io::Error>, first: &mut Option<_>| {
                 if let Some(tx) = first.take() {
@@ -244,11 +244,6 @@ async fn destroyed<P: Protocol>(shared: &Shared<P>) {
     shared
         .wait_room_until(|| shared.state() == State::Closed)
         .await;
-}
-
-/// Resolves once the connection is closing or closed.
-async fn closed<P: Protocol>(shared: &Shared<P>) {
-    shared.wait_room_until(|| !shared.is_open()).await;
 }
 
 /// Runs a connection: `on_connect`, the reader and the writer, the close

@@ -163,19 +163,19 @@ impl Parts {
 
     /// Nothing left to write (bytes in flight with an asynchronous writer
     /// do not count).
-    pub(crate) fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Everything queued is held batch replies (or nothing is queued).
-    pub(crate) fn all_held(&self) -> bool {
+    fn all_held(&self) -> bool {
         self.held == self.queued()
     }
 
     /// Appends a reply held for the batch's single write, taking `data`'s
     /// bytes (`data` is left empty): a small one is copied into the tail, a
     /// large one is queued as its own chunk without a copy.
-    pub(crate) fn hold(&mut self, data: &mut BytesMut) {
+    fn hold(&mut self, data: &mut BytesMut) {
         let n = data.len();
         if n <= COPY_MAX {
             self.copy_in(data);
@@ -190,7 +190,7 @@ impl Parts {
 
     /// Appends a message that must wait for the socket. When everything
     /// queued is held batch replies it is held too: it leaves with them.
-    pub(crate) fn push(&mut self, data: BytesMut) {
+    fn push(&mut self, data: BytesMut) {
         if self.len > 0 && self.all_held() {
             self.held += data.len();
         }
@@ -207,7 +207,7 @@ impl Parts {
     /// queue is empty or `write` would block. Returns whether anything was
     /// written; `Ok(0)` from `write` is `WriteZero`. `written` is told each
     /// write's size.
-    pub(crate) fn write_with(
+    fn write_with(
         &mut self,
         mut write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
         mut written: impl FnMut(usize),
@@ -242,7 +242,7 @@ impl Parts {
     /// Takes up to about `limit` bytes off the front for a writer that
     /// writes asynchronously (TLS); they stay counted in
     /// [`queued`](Self::queued) until [`written`](Self::written).
-    pub(crate) fn take_front(&mut self, limit: usize) -> Vec<Bytes> {
+    fn take_front(&mut self, limit: usize) -> Vec<Bytes> {
         self.seal_tail();
         let mut batch = Vec::new();
         let mut size = 0;
@@ -261,7 +261,7 @@ impl Parts {
     }
 
     /// `n` bytes taken with [`take_front`](Self::take_front) were written.
-    pub(crate) fn written(&mut self, n: usize) {
+    fn written(&mut self, n: usize) {
         self.in_flight -= n.min(self.in_flight);
     }
 
