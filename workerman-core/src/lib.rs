@@ -96,6 +96,7 @@
 
 mod addr;
 mod client;
+mod conn_set;
 mod connection;
 mod context;
 mod error;

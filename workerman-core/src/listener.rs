@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::addr::Target;
+use crate::conn_set::ConnectionSet;
 use crate::connection::{drive, ConnectionSetup};
 use crate::context::WorkerShared;
 use crate::io::Io;
@@ -210,8 +211,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How often reaching `max_connections` is logged at `warn`.
 const LIMIT_LOG_EVERY: Duration = Duration::from_secs(60);
 
-/// Accepts until `token` is cancelled, spawning one task per connection on
-/// `tracker`.
+/// Accepts until `token` is cancelled, driving the connections on
+/// `tracker`: plain ones in one [`ConnectionSet`]; TLS ones, traced ones
+/// and those holding a `max_connections` permit in a task each.
 ///
 /// Running out of file descriptors (EMFILE, ENFILE) or memory does not end
 /// the loop: it logs once, backs off (10 ms doubling to 1 s) while the open
@@ -241,7 +243,15 @@ pub(crate) async fn accept_loop<S: Service>(
         .max_connections
         .map(|n| (n, Arc::new(tokio::sync::Semaphore::new(n))));
     let mut limit_logged: Option<std::time::Instant> = None;
+    // Plain connections whose span is off (every one, unless the debug
+    // level is on) and that hold no `max_connections` permit are driven
+    // together (see `ConnectionSet`); the set closes when this loop
+    // returns.
+    let set = ConnectionSet::spawn(&tracker);
     loop {
+        if set.is_backlogged() {
+            tokio::task::yield_now().await;
+        }
         let permit = match &limit {
             None => None,
             Some((max, permits)) => match Arc::clone(permits).try_acquire_owned() {
@@ -298,7 +308,9 @@ pub(crate) async fn accept_loop<S: Service>(
                 match &tls {
                     None => {
                         let (_conn, fut, span) = drive(setup);
-                        if span.is_disabled() {
+                        if span.is_disabled() && permit.is_none() {
+                            set.push(fut);
+                        } else if span.is_disabled() {
                             spawn_holding(&tracker, permit, fut);
                         } else {
                             spawn_holding(&tracker, permit, fut.instrument(span));
