@@ -56,15 +56,22 @@ impl<'a> Signal<'a> {
     /// Ready (and the permit used) if notified since the last wait;
     /// otherwise registers the task to be woken.
     pub(crate) fn poll_wait(self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.set.swap(false, Ordering::AcqRel) {
+        if self.take() {
             return Poll::Ready(());
         }
         self.waker.register(cx.waker());
-        if self.set.swap(false, Ordering::AcqRel) {
+        if self.take() {
             Poll::Ready(())
         } else {
             Poll::Pending
         }
+    }
+
+    /// Uses the permit if there is one. A plain load first: the task polls
+    /// its signals at every wake-up and they are nearly always unset, and
+    /// a read-modify-write costs several times a load.
+    fn take(self) -> bool {
+        self.set.load(Ordering::Acquire) && self.set.swap(false, Ordering::AcqRel)
     }
 
     /// Waits for [`notify`](Self::notify). Only one task may wait on a
