@@ -33,6 +33,7 @@ use futures::task::AtomicWaker;
 use futures::{FutureExt, StreamExt};
 use tokio_util::task::TaskTracker;
 
+use crate::connection::panic_message;
 use crate::sync::lock;
 
 /// Connections handed over but not yet taken by the set's task beyond
@@ -51,6 +52,9 @@ pub(crate) struct ConnectionSet<F> {
 struct Handover<F> {
     /// Futures accepted since the set's task last ran.
     incoming: Mutex<Vec<F>>,
+    /// `incoming` may hold some: the set's task, polled at every wake-up
+    /// of any of its connections, takes the lock only then.
+    handed_over: AtomicBool,
     /// The set's task, woken by a hand-over and by the close.
     waker: AtomicWaker,
     /// No more connections come (the accept loop has ended).
@@ -62,6 +66,7 @@ impl<F: Future<Output = ()> + Send + 'static> ConnectionSet<F> {
     pub(crate) fn spawn(tracker: &TaskTracker) -> Self {
         let shared = Arc::new(Handover {
             incoming: Mutex::new(Vec::new()),
+            handed_over: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             closed: AtomicBool::new(false),
         });
@@ -73,6 +78,7 @@ impl<F: Future<Output = ()> + Send + 'static> ConnectionSet<F> {
     /// next runs.
     pub(crate) fn push(&self, fut: F) {
         lock(&self.shared.incoming).push(fut);
+        self.shared.handed_over.store(true, Ordering::Release);
         self.shared.waker.wake();
     }
 
@@ -97,20 +103,20 @@ async fn run<F: Future<Output = ()> + Send + 'static>(shared: Arc<Handover<F>>) 
     std::future::poll_fn(|cx| {
         shared.waker.register(cx.waker());
         let closed = shared.closed.load(Ordering::Acquire);
-        // Taken whole, so a burst of accepts leaves no buffer behind.
-        let incoming = std::mem::take(&mut *lock(&shared.incoming));
-        for fut in incoming {
-            set.push(AssertUnwindSafe(fut).catch_unwind());
+        if shared.handed_over.load(Ordering::Acquire)
+            && shared.handed_over.swap(false, Ordering::AcqRel)
+        {
+            // Taken whole, so a burst of accepts leaves no buffer behind.
+            let incoming = std::mem::take(&mut *lock(&shared.incoming));
+            for fut in incoming {
+                set.push(AssertUnwindSafe(fut).catch_unwind());
+            }
         }
         loop {
             match set.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(()))) => {}
                 Poll::Ready(Some(Err(payload))) => {
-                    let message = payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "non-string panic payload".to_owned());
+                    let message = panic_message(&*payload);
                     tracing::error!(panic = %message, "a connection's task panicked; it is dropped");
                 }
                 // Empty: done once closed (`closed` was read before the
@@ -128,6 +134,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
+
+    /// Waits (bounded) for every task of `tracker` to end.
+    async fn ends(tracker: &TaskTracker, why: &str) {
+        tokio::time::timeout(Duration::from_secs(10), tracker.wait())
+            .await
+            .expect(why);
+    }
 
     #[tokio::test]
     async fn runs_every_future_and_ends_after_the_close() {
@@ -150,9 +163,11 @@ mod tests {
         assert!(!tracker.is_empty());
         tx.send(true).unwrap();
         drop(set);
-        tokio::time::timeout(Duration::from_secs(10), tracker.wait())
-            .await
-            .expect("the set's task ends once its futures did and it is closed");
+        ends(
+            &tracker,
+            "the set's task ends once its futures did and it is closed",
+        )
+        .await;
         assert_eq!(done.load(Ordering::SeqCst), 10);
     }
 
@@ -169,9 +184,7 @@ mod tests {
         let early = tokio::time::timeout(Duration::from_millis(50), tracker.wait()).await;
         assert!(early.is_err(), "a future still runs");
         tx.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), tracker.wait())
-            .await
-            .expect("ends after its last future");
+        ends(&tracker, "ends after its last future").await;
     }
 
     #[tokio::test]
@@ -197,9 +210,7 @@ mod tests {
         assert_eq!(got, 7);
         drop(set);
         tracker.close();
-        tokio::time::timeout(Duration::from_secs(10), tracker.wait())
-            .await
-            .expect("ends");
+        ends(&tracker, "ends").await;
     }
 
     #[tokio::test]
@@ -212,8 +223,6 @@ mod tests {
         set.push(std::future::ready(()));
         assert!(!set.is_backlogged());
         drop(set);
-        tokio::time::timeout(Duration::from_secs(10), tracker.wait())
-            .await
-            .expect("closed and empty: ends");
+        ends(&tracker, "closed and empty: ends").await;
     }
 }

@@ -536,11 +536,7 @@ impl<F: Future<Output = ()> + Unpin> Future for Guarded<'_, F> {
             }
             Err(payload) => payload.take().unwrap_or_else(|| Box::new("polled again")),
         };
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        let message = panic_message(&*payload);
         let callback = this.callback;
         tracing::error!(callback, panic = %message, "callback panicked; closing the connection");
         if let Some(s) = this.stats {
@@ -548,6 +544,16 @@ impl<F: Future<Output = ()> + Unpin> Future for Guarded<'_, F> {
         }
         Poll::Ready(false)
     }
+}
+
+/// The text a panic was raised with (`panic!("...")` or a formatted
+/// one), for the log.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// Delivers the events raised by sends and the writer, in order. A panic
