@@ -83,16 +83,19 @@ impl std::ops::Add for StatsSnapshot {
 pub(crate) struct ConnCounters {
     /// Written by the connection's task alone (see [`add_own`](Self::add_own)).
     pub(crate) bytes_read: AtomicU64,
+    /// Written only under the connection's send lock (`Shared::add_written`).
     pub(crate) bytes_written: AtomicU64,
     /// Written by the connection's task alone.
     pub(crate) messages: AtomicU64,
+    /// Written only under the connection's send lock.
     pub(crate) writes: AtomicU64,
 }
 
 impl ConnCounters {
-    /// Adds `n` to a counter only the connection's own task writes: a load
-    /// and a store, not a read-modify-write (readers on other threads see
-    /// the value a moment late, which a statistic allows).
+    /// Adds `n` to a counter that one writer at a time updates (the
+    /// connection's own task, or whoever holds its send lock): a load and
+    /// a store, not a read-modify-write (readers on other threads see the
+    /// value a moment late, which a statistic allows).
     pub(crate) fn add_own(counter: &AtomicU64, n: u64) {
         counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
     }

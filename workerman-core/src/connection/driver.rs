@@ -38,6 +38,39 @@ const LINGER: Duration = Duration::from_secs(1);
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
+thread_local! {
+    /// This thread's spare read buffer: a connection that keeps no bytes
+    /// between two reads (no partial package) borrows it for a read and
+    /// gives it back, so a wake-up costs no allocation. The packages
+    /// decoded from it share its allocation; once they are dropped, the
+    /// next `reserve` reuses it from the start.
+    static SPARE_READ_BUFFER: std::cell::Cell<BytesMut> = std::cell::Cell::new(BytesMut::new());
+}
+
+/// Read buffers up to this size are kept as a thread's spare; larger ones
+/// (grown for a large package) are freed.
+const SPARE_KEEP: usize = 4 * READ_CHUNK;
+
+/// A read buffer for a connection that holds none: this thread's spare if
+/// it has one (another connection may be using it across an await).
+fn borrow_read_buffer() -> BytesMut {
+    SPARE_READ_BUFFER.try_with(|c| c.take()).unwrap_or_default()
+}
+
+/// Gives an emptied read buffer back as this thread's spare (when it has
+/// none), or frees it.
+fn return_read_buffer(mut buf: BytesMut) {
+    if buf.capacity() > SPARE_KEEP {
+        crate::memory::released(buf.capacity());
+        return;
+    }
+    buf.clear();
+    let _ = SPARE_READ_BUFFER.try_with(|c| {
+        let spare = c.take();
+        c.set(if spare.capacity() == 0 { buf } else { spare });
+    });
+}
+
 /// Everything needed to start driving a connection.
 pub(crate) struct ConnectionSetup<S: Service> {
     pub(crate) service: Arc<S>,
@@ -301,12 +334,14 @@ fn run<'a, S: Service>(
                 shared: &conn.borrow().shared,
             }
             .await;
-            if let Next::Stop = next {
-                break;
-            }
-            woke = t.idle(&conn.borrow().shared).await;
+            let timeout = match next {
+                Next::Stop => break,
+                Next::Wait(timeout) => timeout,
+            };
+            woke = t.idle(&conn.borrow().shared, timeout).await;
         }
-        let graceful = std::future::poll_fn(|cx| t.writer.poll(&conn.borrow().shared, cx)).await;
+        let graceful =
+            std::future::poll_fn(|cx| t.writer.poll(&conn.borrow().shared, cx, false)).await;
         // Boxed: the close sequence's state is needed once, at the end.
         Box::pin(finish(svc.borrow(), conn.borrow(), &mut t.reader, graceful)).await;
         // The write half goes: with the reader's, the socket closes.
@@ -331,13 +366,18 @@ impl TaskState {
     /// Waits for data, the reader's signal (events, state changes, resume)
     /// or the read deadline, writing queued data meanwhile. One plain poll:
     /// waiting holds no future.
+    ///
+    /// `timeout`: the protocol's read timeout if the step just read it
+    /// (under the lock it decoded with), else `None` and it is asked here.
     fn idle<'a, P: Protocol>(
         &'a mut self,
         shared: &'a Arc<Shared<P>>,
+        timeout: Option<ReadTimeout>,
     ) -> impl Future<Output = Woke> + 'a {
         let paused = shared.paused.load(Ordering::Acquire);
+        let timeout = timeout.unwrap_or_else(|| shared.read_timeout());
         // A paused reader waits for its signal only (no deadline either).
-        match shared.read_timeout().filter(|_| !paused) {
+        match timeout.filter(|_| !paused) {
             Some(d) => {
                 let at = tokio::time::Instant::now() + d;
                 match &mut self.timer {
@@ -360,8 +400,9 @@ impl TaskState {
                 }
             }
             // The writer's end wakes the reader too (state change), so its
-            // result needs no look here.
-            let _ = self.writer.poll(shared, cx);
+            // result needs no look here. The reader's signal registered
+            // the waker above.
+            let _ = self.writer.poll(shared, cx, true);
             Poll::Pending
         })
     }
@@ -379,10 +420,14 @@ enum Woke {
     Deadline,
 }
 
+/// The protocol's read timeout (see `Protocol::read_timeout`).
+type ReadTimeout = Option<Duration>;
+
 /// What the reader does after a [`step`].
 enum Next {
-    /// Wait for data (or a signal) again.
-    Wait,
+    /// Wait for data (or a signal) again; with the protocol's read timeout
+    /// when the step's last decode read it.
+    Wait(Option<ReadTimeout>),
     /// The reader is done: the connection is closing or closed.
     Stop,
 }
@@ -400,8 +445,11 @@ impl<F: Future, P: Protocol> Future for BesideWriter<'_, F, P> {
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
         let out = this.fut.as_mut().poll(cx);
-        // The writer's end wakes the reader too (state change).
-        let _ = this.writer.poll(this.shared, cx);
+        // The writer's end wakes the reader too (state change). When the
+        // reader's step is done, the task goes on to the reader's wait in
+        // the same poll, which registers the waker before the task can
+        // return `Pending`: the writer's wait need not register it too.
+        let _ = this.writer.poll(this.shared, cx, out.is_ready());
         out
     }
 }
@@ -620,6 +668,9 @@ async fn step<S: Service>(
         // Paused while waiting: leave the data in the socket.
         Woke::Readable(_) if shared.paused.load(Ordering::Acquire) => {}
         Woke::Readable(ready) => {
+            if buf.capacity() == 0 {
+                *buf = borrow_read_buffer();
+            }
             if buf.capacity() - buf.len() < READ_CHUNK / 4 {
                 buf.reserve(READ_CHUNK);
             }
@@ -686,8 +737,11 @@ async fn step<S: Service>(
         }
         if shared.paused.load(Ordering::Acquire) {
             // The wait takes the reader's signal only.
-            return Next::Wait;
+            return Next::Wait(None);
         }
+        // The protocol's read timeout, when the last decode read it: the
+        // wait after this step then takes no lock for it.
+        let mut timeout = None;
         if !buf.is_empty() {
             // Decode and deliver the packages in `buf` until it holds no
             // complete one, reading is paused, or the connection closes.
@@ -699,14 +753,17 @@ async fn step<S: Service>(
                     break true;
                 }
                 let (msg, close) = match shared.decode(buf) {
-                    (Ok(Some(msg)), close) => (msg, close),
-                    (Ok(None), false) => break true,
-                    (Err(e), false) => {
+                    (Ok(Some(msg)), close, _) => (msg, close),
+                    (Ok(None), false, read_timeout) => {
+                        timeout = read_timeout;
+                        break true;
+                    }
+                    (Err(e), false, _) => {
                         bad_package(svc, conn, e).await;
                         break false;
                     }
                     // The protocol has finished (its own close handshake).
-                    (Ok(None) | Err(_), true) => {
+                    (Ok(None) | Err(_), true, _) => {
                         conn.close(None);
                         break false;
                     }
@@ -738,11 +795,10 @@ async fn step<S: Service>(
         }
         if buf.is_empty() {
             // Nothing is kept between packages: an idle connection holds no
-            // read buffer at all.
-            crate::memory::released(buf.capacity());
-            *buf = BytesMut::new();
+            // read buffer at all (the buffer goes back to the thread).
+            return_read_buffer(std::mem::take(buf));
         }
-        return Next::Wait;
+        return Next::Wait(timeout);
     }
 }
 
@@ -864,10 +920,14 @@ enum WriterWait {
 }
 
 impl Writer {
+    /// `registered`: the two signals share one waker, and the reader's
+    /// wait registered it in this poll or will before the task returns
+    /// `Pending`; then the writer's wait does not register it again.
     fn poll<P: Protocol>(
         &mut self,
         shared: &Arc<Shared<P>>,
         cx: &mut std::task::Context<'_>,
+        registered: bool,
     ) -> Poll<bool> {
         if let Some(end) = self.done {
             return Poll::Ready(end);
@@ -887,13 +947,21 @@ impl Writer {
             match self.wait {
                 WriterWait::No => {}
                 WriterWait::Signal => {
-                    if shared.wake_writer().poll_wait(cx).is_pending() {
+                    if shared
+                        .wake_writer()
+                        .poll_wait_registered(cx, registered)
+                        .is_pending()
+                    {
                         return Poll::Pending;
                     }
                     self.wait = WriterWait::No;
                 }
                 WriterWait::Writable => {
-                    if shared.wake_writer().poll_wait(cx).is_ready() {
+                    if shared
+                        .wake_writer()
+                        .poll_wait_registered(cx, registered)
+                        .is_ready()
+                    {
                         self.wait = WriterWait::No;
                         continue;
                     }
@@ -1074,5 +1142,107 @@ mod size_tests {
         assert!(task <= 144, "connection task future: {task} bytes");
         assert!(shared <= 248, "shared state: {shared} bytes");
         drop((conn, c));
+    }
+}
+
+#[cfg(test)]
+mod read_buffer_tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use workerman_protocols::{Payload, Text};
+
+    #[test]
+    fn a_thread_keeps_one_spare_buffer_of_bounded_size() {
+        // The test thread's own spare, whatever other tests left there.
+        drop(borrow_read_buffer());
+        let mut a = BytesMut::with_capacity(READ_CHUNK);
+        a.extend_from_slice(b"x");
+        a.clear();
+        let ptr = a.as_ptr();
+        return_read_buffer(a);
+        let b = borrow_read_buffer();
+        assert_eq!(b.as_ptr(), ptr, "the returned buffer is the one lent next");
+        assert!(b.is_empty() && b.capacity() >= READ_CHUNK);
+        assert_eq!(borrow_read_buffer().capacity(), 0, "only one spare");
+        return_read_buffer(BytesMut::with_capacity(SPARE_KEEP + 1));
+        assert_eq!(
+            borrow_read_buffer().capacity(),
+            0,
+            "large buffers are freed"
+        );
+        return_read_buffer(b);
+        return_read_buffer(BytesMut::with_capacity(64));
+        assert!(
+            borrow_read_buffer().capacity() >= READ_CHUNK,
+            "the spare there stays"
+        );
+    }
+
+    /// Keeps every package it receives and echoes it.
+    #[derive(Default)]
+    struct Keep(std::sync::Mutex<Vec<Payload>>);
+    #[async_trait::async_trait]
+    impl Service for Keep {
+        type Protocol = Text;
+        async fn on_message(&self, conn: &Connection<Text>, msg: Payload) {
+            crate::sync::lock(&self.0).push(msg.clone());
+            let _ = conn.send(msg);
+        }
+    }
+
+    /// Packages share the read buffer they were decoded from, and the
+    /// buffer goes back to the thread between reads to serve the next
+    /// connection: a package a handler keeps must still read as it arrived
+    /// after many more reads on the same thread, by several connections.
+    #[tokio::test]
+    async fn kept_packages_survive_the_reuse_of_the_read_buffer() {
+        let keep = Arc::new(Keep::default());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let mut clients = Vec::new();
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            let c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (s, _) = l.accept().await.unwrap();
+            let setup = ConnectionSetup::<Keep> {
+                service: keep.clone(),
+                codec: None,
+                io: Io::Tcp(s),
+                remote: SocketAddress::Unix(None),
+                local: SocketAddress::Unix(None),
+                max_package_size: 1 << 20,
+                max_send_buffer_size: 1 << 20,
+                worker: None,
+                paused: false,
+            };
+            let (conn, task, _span) = drive(setup);
+            tokio::spawn(task);
+            conns.push(conn);
+            clients.push(c);
+        }
+        let mut sent = Vec::new();
+        for round in 0..50 {
+            for (i, c) in clients.iter_mut().enumerate() {
+                // One line, then two in one write: single and batched reads.
+                let one = format!("c{i} r{round} {}\n", "a".repeat(round));
+                let two = format!("c{i} r{round} b\nc{i} r{round} c\n");
+                for chunk in [one, two] {
+                    c.write_all(chunk.as_bytes()).await.unwrap();
+                    let mut echoed = vec![0; chunk.len()];
+                    tokio::time::timeout(Duration::from_secs(10), c.read_exact(&mut echoed))
+                        .await
+                        .expect("echo in time")
+                        .unwrap();
+                    assert_eq!(echoed, chunk.as_bytes());
+                    sent.extend(chunk.lines().map(str::to_owned));
+                }
+            }
+        }
+        let kept: Vec<String> = crate::sync::lock(&keep.0)
+            .iter()
+            .map(|p| String::from_utf8(p.to_vec()).unwrap())
+            .collect();
+        assert_eq!(kept, sent);
+        drop(conns);
     }
 }

@@ -400,11 +400,12 @@ impl<P: Protocol> Shared<P> {
     }
 
     /// Counts one write of `n` bytes.
+    /// Counts a write of `n` bytes. Called only under `inner`'s lock,
+    /// which orders every write of the connection's own counters, so they
+    /// take no read-modify-write (see [`ConnCounters::add_own`]).
     pub(crate) fn add_written(&self, n: usize) {
-        self.counters
-            .bytes_written
-            .fetch_add(n as u64, Ordering::Relaxed);
-        self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        ConnCounters::add_own(&self.counters.bytes_written, n as u64);
+        ConnCounters::add_own(&self.counters.writes, 1);
         if let Some(w) = &self.worker {
             w.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
         }
@@ -506,23 +507,32 @@ impl<P: Protocol> Shared<P> {
     }
 
     /// Decodes one package from `buf`, then writes what the protocol wants
-    /// written. Returns the result and whether the protocol wants the
-    /// connection closed.
+    /// written. Returns the result, whether the protocol wants the
+    /// connection closed and, when `buf` holds no complete package (the
+    /// reader will wait), the protocol's read timeout, read under the same
+    /// lock.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn decode(
         &self,
         buf: &mut BytesMut,
-    ) -> (Result<Option<P::Inbound>, P::Error>, bool) {
+    ) -> (
+        Result<Option<P::Inbound>, P::Error>,
+        bool,
+        Option<Option<std::time::Duration>>,
+    ) {
         let mut inner = lock(&self.inner);
         let decoded = inner.codec.decode(buf);
-        let close = with_scratch(|scratch| {
+        let waits = matches!(decoded, Ok(None));
+        let (close, timeout) = with_scratch(|scratch| {
             P::poll_output(&mut inner.codec, scratch);
             let close = P::should_close(&inner.codec);
+            let timeout = waits.then(|| P::read_timeout(&inner.codec));
             if !scratch.is_empty() {
                 let _ = self.write_or_queue(inner, scratch, false);
             }
-            close
+            (close, timeout)
         });
-        (decoded, close)
+        (decoded, close, timeout)
     }
 
     /// The protocol's answer to a decode error, written before closing.
@@ -586,8 +596,8 @@ impl<P: Protocol> Shared<P> {
                         data.clear();
                         *scratch = data;
                     }
-                    drop(inner);
                     self.add_written(n);
+                    drop(inner);
                     return Ok(SendStatus::Written);
                 }
                 Ok(n) => {
@@ -717,7 +727,10 @@ impl<P: Protocol> Shared<P> {
     /// on its next write and closes the connection.
     pub(crate) fn uncork(&self) {
         self.corked.store(false, Ordering::Relaxed);
-        if !self.corked_since.swap(false, Ordering::Relaxed) {
+        // A plain load first: most batches are one package, never corked.
+        if !self.corked_since.load(Ordering::Relaxed)
+            || !self.corked_since.swap(false, Ordering::Relaxed)
+        {
             return;
         }
         let mut inner = lock(&self.inner);

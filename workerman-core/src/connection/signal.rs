@@ -56,8 +56,19 @@ impl<'a> Signal<'a> {
     /// Ready (and the permit used) if notified since the last wait;
     /// otherwise registers the task to be woken.
     pub(crate) fn poll_wait(self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_wait_registered(cx, false)
+    }
+
+    /// [`poll_wait`](Self::poll_wait), told whether the other signal of the
+    /// pair already registered this task in the same poll: both share one
+    /// waker, so a second registration (two read-modify-writes) is not
+    /// needed.
+    pub(crate) fn poll_wait_registered(self, cx: &mut Context<'_>, registered: bool) -> Poll<()> {
         if self.take() {
             return Poll::Ready(());
+        }
+        if registered {
+            return Poll::Pending;
         }
         self.waker.register(cx.waker());
         if self.take() {
