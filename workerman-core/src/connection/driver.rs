@@ -736,7 +736,11 @@ async fn step<S: Service>(
             return Next::Stop;
         }
         if shared.paused.load(Ordering::Acquire) {
-            // The wait takes the reader's signal only.
+            // The wait takes the reader's signal only. Bytes read before
+            // the pause wait in `buf`; an empty buffer goes back.
+            if buf.is_empty() {
+                return_read_buffer(std::mem::take(buf));
+            }
             return Next::Wait(None);
         }
         // The protocol's read timeout, when the last decode read it: the
