@@ -21,7 +21,7 @@ use futures::future::OptionFuture;
 use tracing::Instrument;
 use workerman_protocols::Protocol;
 
-use super::shared::{lock, Event, Flush, Shared, State};
+use super::shared::{lock, Event, Flush, ReadTimeout, Shared, State};
 use super::Connection;
 use crate::context::WorkerShared;
 use crate::io::{Io, ReadHalf, WriteHalf};
@@ -419,9 +419,6 @@ enum Woke {
     /// The protocol's read deadline passed.
     Deadline,
 }
-
-/// The protocol's read timeout (see `Protocol::read_timeout`).
-type ReadTimeout = Option<Duration>;
 
 /// What the reader does after a [`step`].
 enum Next {

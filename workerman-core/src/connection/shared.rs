@@ -189,6 +189,19 @@ pub(crate) struct Shared<P: Protocol> {
     events_pending: AtomicBool,
 }
 
+/// A protocol's read timeout (see `Protocol::read_timeout`): `None`, no
+/// deadline.
+pub(crate) type ReadTimeout = Option<std::time::Duration>;
+
+/// What [`Shared::decode`] gives: the package (or none yet, or the
+/// protocol's error), whether the protocol wants the connection closed,
+/// and the read timeout when no complete package is left.
+pub(crate) type Decoded<P> = (
+    Result<Option<<P as Protocol>::Inbound>, <P as Protocol>::Error>,
+    bool,
+    Option<ReadTimeout>,
+);
+
 /// A connection's two addresses, under one lock.
 pub(crate) struct Addrs {
     pub(crate) remote: SocketAddress,
@@ -399,7 +412,6 @@ impl<P: Protocol> Shared<P> {
         }
     }
 
-    /// Counts one write of `n` bytes.
     /// Counts a write of `n` bytes. Called only under `inner`'s lock,
     /// which orders every write of the connection's own counters, so they
     /// take no read-modify-write (see [`ConnCounters::add_own`]).
@@ -511,15 +523,7 @@ impl<P: Protocol> Shared<P> {
     /// connection closed and, when `buf` holds no complete package (the
     /// reader will wait), the protocol's read timeout, read under the same
     /// lock.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn decode(
-        &self,
-        buf: &mut BytesMut,
-    ) -> (
-        Result<Option<P::Inbound>, P::Error>,
-        bool,
-        Option<Option<std::time::Duration>>,
-    ) {
+    pub(crate) fn decode(&self, buf: &mut BytesMut) -> Decoded<P> {
         let mut inner = lock(&self.inner);
         let decoded = inner.codec.decode(buf);
         let waits = matches!(decoded, Ok(None));
