@@ -33,7 +33,7 @@ use futures::task::AtomicWaker;
 use futures::{FutureExt, StreamExt};
 use tokio_util::task::TaskTracker;
 
-use crate::connection::panic_message;
+use crate::guard::panic_message;
 use crate::sync::lock;
 
 /// Connections handed over but not yet taken by the set's task beyond

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
-use crate::connection::run_worker_callback;
 use crate::context::{StopMode, WorkerContext, WorkerShared};
+use crate::guard::run_guarded;
 use crate::listener::{accept_loop, StdListener};
 use crate::sync::lock;
 use crate::worker::WorkerConfig;
@@ -81,7 +81,7 @@ impl<S: Service> InstanceRun<S> {
         };
         listening(Ok(()));
         let ctx = WorkerContext::from_shared(Arc::clone(&self.worker));
-        run_worker_callback(
+        run_guarded(
             async { self.service.on_worker_start(&ctx).await },
             "on_worker_start",
             &self.worker.stats,
@@ -104,7 +104,7 @@ impl<S: Service> InstanceRun<S> {
         if let StopMode::Drain(grace) = mode {
             drain(&self.worker, &ctx, grace).await;
         }
-        run_worker_callback(
+        run_guarded(
             async { self.service.on_worker_stop(&ctx).await },
             "on_worker_stop",
             &self.worker.stats,

@@ -102,6 +102,7 @@ mod context;
 mod error;
 mod extensions;
 mod fn_service;
+mod guard;
 mod instance;
 mod io;
 mod listener;

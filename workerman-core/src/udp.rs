@@ -73,7 +73,7 @@ pub(crate) async fn serve_datagrams<S: Service>(
         let mut data = BytesMut::from(&buf[..n]);
         for msg in conn.decode_all(&mut data) {
             worker.count_request();
-            crate::connection::run_callback(
+            crate::guard::run_guarded(
                 async { service.on_message(&conn, msg).await },
                 "on_message",
                 &worker.stats,
@@ -206,7 +206,7 @@ impl<S: Service> AsyncUdpConnection<S> {
         let handle = conn.clone();
         tokio::spawn(async move {
             let stats = crate::WorkerStats::default();
-            crate::connection::run_callback(
+            crate::guard::run_guarded(
                 async { service.on_connect(&conn).await },
                 "on_connect",
                 &stats,
@@ -228,7 +228,7 @@ impl<S: Service> AsyncUdpConnection<S> {
                 };
                 let mut data = BytesMut::from(&buf[..n]);
                 for msg in conn.decode_all(&mut data) {
-                    crate::connection::run_callback(
+                    crate::guard::run_guarded(
                         async { service.on_message(&conn, msg).await },
                         "on_message",
                         &stats,
@@ -238,12 +238,8 @@ impl<S: Service> AsyncUdpConnection<S> {
             }
             conn.destroy();
             crate::registry::remove(id);
-            crate::connection::run_callback(
-                async { service.on_close(&conn).await },
-                "on_close",
-                &stats,
-            )
-            .await;
+            crate::guard::run_guarded(async { service.on_close(&conn).await }, "on_close", &stats)
+                .await;
         });
         Ok(handle)
     }

@@ -10,7 +10,6 @@
 //! such as broadcasts from other connections, from being written.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -24,6 +23,7 @@ use workerman_protocols::Protocol;
 use super::shared::{lock, Event, Flush, ReadTimeout, Shared, State};
 use super::Connection;
 use crate::context::WorkerShared;
+use crate::guard::{guard, Guarded, PollHook};
 use crate::io::{Io, ReadHalf, WriteHalf};
 use crate::stats::{ConnCounters, WorkerStats};
 use crate::{ConnectionError, Service, SocketAddress};
@@ -510,95 +510,16 @@ fn stats<P: Protocol>(shared: &Shared<P>) -> Option<&WorkerStats> {
     shared.worker.as_deref().map(|w| &*w.stats)
 }
 
-/// Runs a callback, catching a panic while its future is made or polled:
-/// logs it, counts it, and tells the caller (which closes the connection).
-///
-/// `make` gives the callback's future (a `Service` method's boxed future),
-/// so the wait costs the caller's future a pointer, not the callback's
-/// state.
-fn guard<'a, F: Future<Output = ()> + Unpin + 'a>(
-    make: impl FnOnce() -> F,
-    callback: &'static str,
-    stats: Option<&'a WorkerStats>,
-) -> Guarded<'a, F> {
-    let fut = std::panic::catch_unwind(AssertUnwindSafe(make));
-    Guarded {
-        fut: fut.map_err(Some),
-        callback,
-        stats,
-        cork: None,
+/// What the panic guard does around `on_message` to batch a handler's
+/// sends: hold them while it runs (`on`: more packages were read with
+/// this one), write them whenever it waits (see [`start_delivery`]).
+impl<P: Protocol> PollHook for Shared<P> {
+    fn before_poll(&self, on: bool) {
+        self.set_corked(on);
     }
-}
-
-/// The future of [`guard`].
-struct Guarded<'a, F> {
-    /// The callback's future, or the panic its making raised.
-    fut: Result<F, Option<Box<dyn std::any::Any + Send>>>,
-    callback: &'static str,
-    stats: Option<&'a WorkerStats>,
-    /// Hold this connection's sends while the callback runs (`true`) and
-    /// write them whenever it waits (see [`start_delivery`]).
-    cork: Option<(&'a dyn Cork, bool)>,
-}
-
-/// What [`Guarded`] needs of a connection to batch a handler's sends.
-trait Cork: Sync {
-    fn set_corked(&self, corked: bool);
-    fn uncork(&self);
-}
-
-impl<P: Protocol> Cork for Shared<P> {
-    fn set_corked(&self, corked: bool) {
-        Shared::set_corked(self, corked);
+    fn after_pending(&self) {
+        self.uncork();
     }
-    fn uncork(&self) {
-        Shared::uncork(self);
-    }
-}
-
-impl<F: Future<Output = ()> + Unpin> Future for Guarded<'_, F> {
-    type Output = bool;
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<bool> {
-        let this = self.get_mut();
-        let payload = match &mut this.fut {
-            Ok(fut) => {
-                if let Some((c, corked)) = this.cork {
-                    c.set_corked(corked);
-                }
-                let polled =
-                    std::panic::catch_unwind(AssertUnwindSafe(|| std::pin::Pin::new(fut).poll(cx)));
-                match polled {
-                    Ok(Poll::Ready(())) => return Poll::Ready(true),
-                    Ok(Poll::Pending) => {
-                        if let Some((c, _)) = this.cork {
-                            c.uncork();
-                        }
-                        return Poll::Pending;
-                    }
-                    Err(payload) => payload,
-                }
-            }
-            Err(payload) => payload.take().unwrap_or_else(|| Box::new("polled again")),
-        };
-        let message = panic_message(&*payload);
-        let callback = this.callback;
-        tracing::error!(callback, panic = %message, "callback panicked; closing the connection");
-        if let Some(s) = this.stats {
-            s.callback_panics.fetch_add(1, Ordering::Relaxed);
-        }
-        Poll::Ready(false)
-    }
-}
-
-/// The text a panic was raised with (`panic!("...")` or a formatted
-/// one), for the log.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// Delivers the events raised by sends and the writer, in order. A panic
@@ -887,9 +808,7 @@ fn start_delivery<'a, S: Service>(
             return None;
         }
     }
-    let mut handler = guard(|| svc.on_message(conn, msg), "on_message", stats(shared));
-    handler.cork = Some((shared, cork));
-    Some(handler)
+    Some(guard(|| svc.on_message(conn, msg), "on_message", stats(shared)).with_hook(shared, cork))
 }
 
 /// The writer: flushes the send queue whenever it holds data, until the
@@ -1074,28 +993,6 @@ async fn linger(io: &mut ReadHalf) {
 /// A fresh process-wide connection id.
 pub(crate) fn next_connection_id() -> u64 {
     NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Runs a callback outside a connection task (datagrams), catching and
-/// counting a panic.
-pub(crate) async fn run_callback<F: Future<Output = ()>>(
-    fut: F,
-    callback: &'static str,
-    stats: &WorkerStats,
-) {
-    let mut fut = std::pin::pin!(fut);
-    guard(|| fut.as_mut(), callback, Some(stats)).await;
-}
-
-/// Runs a worker-level callback (`on_worker_start`, `on_worker_stop`),
-/// catching and counting a panic: the worker goes on.
-pub(crate) async fn run_worker_callback<F: Future<Output = ()>>(
-    fut: F,
-    callback: &'static str,
-    stats: &WorkerStats,
-) {
-    let mut fut = std::pin::pin!(fut);
-    guard(|| fut.as_mut(), callback, Some(stats)).await;
 }
 
 #[cfg(test)]

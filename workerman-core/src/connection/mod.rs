@@ -15,8 +15,7 @@ use tokio_util::codec::Encoder;
 use workerman_protocols::Protocol;
 
 pub(crate) use driver::{
-    drive, drive_client, next_connection_id, panic_message, run_callback, run_worker_callback,
-    ClientSetup, ConnectionSetup, Connector,
+    drive, drive_client, next_connection_id, ClientSetup, ConnectionSetup, Connector,
 };
 pub use shared::SendStatus;
 use shared::{lock, Refused, SendFailure, Shared, State};

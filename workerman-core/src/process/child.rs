@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::control::{ChildStatus, FromChild, ToChild};
 use super::files::own_rss;
-use crate::connection::run_worker_callback;
 use crate::context::{StopMode, WorkerContext, WorkerShared};
+use crate::guard::run_guarded;
 use crate::instance::InstanceRun;
 use crate::listener::StdListener;
 use crate::stats::WorkerStats;
@@ -168,7 +168,7 @@ async fn control<S: Service>(
                 };
                 worker.stop(StopMode::Drain(drain));
             } else {
-                run_worker_callback(
+                run_guarded(
                     async { service.on_worker_reload(&ctx).await },
                     "on_worker_reload",
                     &worker.stats,
