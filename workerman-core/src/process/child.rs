@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::signals::{SignalAction, Signals};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -133,26 +133,7 @@ async fn control<S: Service>(
 ) {
     let (rd, mut wr) = ipc.into_split();
     let mut lines = BufReader::new(rd).lines();
-    let signals = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::quit(),
-        SignalKind::user_defined1(),
-        SignalKind::user_defined2(),
-    ];
-    let mut streams = Vec::new();
-    for kind in signals {
-        match signal(kind) {
-            Ok(s) => streams.push(s),
-            Err(e) => tracing::warn!(error = %e, "cannot handle a signal"),
-        }
-    }
-    let (mut int, mut term, mut hup, mut quit, mut usr1, mut usr2) =
-        match <[_; 6]>::try_from(streams) {
-            Ok([a, b, c, d, e, f]) => (a, b, c, d, e, f),
-            Err(_) => return,
-        };
+    let mut signals = Signals::listen();
     let mut ready_sent = false;
     let ctx = WorkerContext::from_shared(Arc::clone(&worker));
     let reload = |graceful: bool| {
@@ -221,12 +202,11 @@ async fn control<S: Service>(
                     return;
                 }
             },
-            _ = int.recv() => { worker.stop(StopMode::Close); None }
-            _ = term.recv() => { worker.stop(StopMode::Close); None }
-            _ = hup.recv() => { worker.stop(StopMode::Close); None }
-            _ = quit.recv() => { worker.stop(StopMode::Drain(timeouts.grace)); None }
-            _ = usr1.recv() => { reload(false).await; None }
-            _ = usr2.recv() => { reload(true).await; None }
+            action = signals.next() => match action {
+                SignalAction::Stop { graceful: false } => { worker.stop(StopMode::Close); None }
+                SignalAction::Stop { graceful: true } => { worker.stop(StopMode::Drain(timeouts.grace)); None }
+                SignalAction::Reload { graceful } => { reload(graceful).await; None }
+            },
         };
         if let Some(msg) = reply {
             let mut line = match serde_json::to_vec(&msg) {

@@ -17,12 +17,12 @@ use std::process::{ExitCode, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::signals::{SignalAction, Signals};
 use command_fds::{CommandFdExt, FdMapping};
 use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{Gid, Uid};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 
 use super::child::Timeouts;
@@ -109,7 +109,7 @@ enum Event {
         req: ControlRequest,
         reply: oneshot::Sender<ControlResponse>,
     },
-    Signal(SignalKind),
+    Signal(SignalAction),
     Respawn(usize),
     ReloadStepTimeout {
         pid: u32,
@@ -441,28 +441,16 @@ impl Master {
     }
 
     fn listen_signals(&self) {
-        for kind in [
-            SignalKind::interrupt(),
-            SignalKind::terminate(),
-            SignalKind::hangup(),
-            SignalKind::quit(),
-            SignalKind::user_defined1(),
-            SignalKind::user_defined2(),
-        ] {
-            let tx = self.events_tx.clone();
-            match signal(kind) {
-                Ok(mut s) => {
-                    tokio::spawn(async move {
-                        while s.recv().await.is_some() {
-                            if tx.send(Event::Signal(kind)).await.is_err() {
-                                return;
-                            }
-                        }
-                    });
+        let mut signals = Signals::listen();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                let action = signals.next().await;
+                if tx.send(Event::Signal(action)).await.is_err() {
+                    return;
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot handle a signal"),
             }
-        }
+        });
     }
 
     fn handle(&mut self, event: Event) {
@@ -470,20 +458,8 @@ impl Master {
             Event::Exited { pid, status } => self.exited(pid, status),
             Event::FromChild { pid, msg } => self.child_message(pid, msg),
             Event::Control { req, reply } => self.control(req, reply),
-            Event::Signal(kind) => {
-                if kind == SignalKind::interrupt()
-                    || kind == SignalKind::terminate()
-                    || kind == SignalKind::hangup()
-                {
-                    self.stop(false);
-                } else if kind == SignalKind::quit() {
-                    self.stop(true);
-                } else if kind == SignalKind::user_defined1() {
-                    self.reload(false);
-                } else if kind == SignalKind::user_defined2() {
-                    self.reload(true);
-                }
-            }
+            Event::Signal(SignalAction::Stop { graceful }) => self.stop(graceful),
+            Event::Signal(SignalAction::Reload { graceful }) => self.reload(graceful),
             Event::Respawn(slot) => {
                 if self.phase != Phase::Stopping && self.slots[slot].pid.is_none() {
                     if let Err(e) = self.spawn(slot) {

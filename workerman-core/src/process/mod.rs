@@ -31,7 +31,7 @@
 //! users: SIGINT, SIGTERM, SIGHUP stop; SIGQUIT stops gracefully; SIGUSR1
 //! reloads; SIGUSR2 reloads gracefully. A worker process reacts to the same
 //! signals for itself (and the master restarts it unless the master is
-//! stopping). Status and connections go through the control socket, not
+//! stopping). Both read the mapping from one table (`signals::TABLE`). Status and connections go through the control socket, not
 //! SIGIOT/SIGIO files.
 //!
 //! # Stop and reload
@@ -59,6 +59,7 @@ mod child;
 mod control;
 mod files;
 mod master;
+mod signals;
 
 use std::io::{self, BufRead, Write};
 use std::os::unix::process::CommandExt;
