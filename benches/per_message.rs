@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use criterion::{BatchSize, Criterion};
+use criterion::Criterion;
 
 /// A handler's borrowed arguments, as an `on_message` future holds them.
 struct Conn {
@@ -55,18 +55,14 @@ fn main() {
 
     c.bench_function("per_message/payload_split_and_drop", |b| {
         let mut buf = BytesMut::with_capacity(16 * 1024);
-        b.iter_batched_ref(
-            || (),
-            |()| {
-                if buf.capacity() < 65 {
-                    buf.reserve(16 * 1024);
-                }
-                buf.put_slice(&[b'x'; 65]);
-                let package: Bytes = buf.split_to(65).freeze();
-                black_box(&package);
-            },
-            BatchSize::SmallInput,
-        )
+        b.iter(|| {
+            if buf.capacity() < 65 {
+                buf.reserve(16 * 1024);
+            }
+            buf.put_slice(&[b'x'; 65]);
+            let package: Bytes = buf.split_to(65).freeze();
+            black_box(&package);
+        })
     });
 
     c.bench_function("per_message/two_uncontended_locks", |b| {

@@ -995,6 +995,23 @@ pub(crate) fn next_connection_id() -> u64 {
     NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// An accepted plain TCP connection's setup with no worker, for the unit
+/// tests.
+#[cfg(test)]
+fn plain_setup<S: Service>(service: Arc<S>, io: tokio::net::TcpStream) -> ConnectionSetup<S> {
+    ConnectionSetup {
+        service,
+        codec: None,
+        io: Io::Tcp(io),
+        remote: SocketAddress::Unix(None),
+        local: SocketAddress::Unix(None),
+        max_package_size: 1 << 20,
+        max_send_buffer_size: 1 << 20,
+        worker: None,
+        paused: false,
+    }
+}
+
 #[cfg(test)]
 mod size_tests {
     use super::*;
@@ -1023,18 +1040,7 @@ mod size_tests {
             .await
             .unwrap();
         let (s, _) = l.accept().await.unwrap();
-        let setup = ConnectionSetup::<Echo> {
-            service: Arc::new(Echo),
-            codec: None,
-            io: Io::Tcp(s),
-            remote: SocketAddress::Unix(None),
-            local: SocketAddress::Unix(None),
-            max_package_size: 1 << 20,
-            max_send_buffer_size: 1 << 20,
-            worker: None,
-            paused: false,
-        };
-        let (conn, task, _span) = drive(setup);
+        let (conn, task, _span) = drive(plain_setup(Arc::new(Echo), s));
         let task = std::mem::size_of_val(&task);
         let shared = std::mem::size_of::<Shared<Text>>();
         assert!(task <= 144, "connection task future: {task} bytes");
@@ -1102,18 +1108,7 @@ mod read_buffer_tests {
         for _ in 0..3 {
             let c = tokio::net::TcpStream::connect(addr).await.unwrap();
             let (s, _) = l.accept().await.unwrap();
-            let setup = ConnectionSetup::<Keep> {
-                service: keep.clone(),
-                codec: None,
-                io: Io::Tcp(s),
-                remote: SocketAddress::Unix(None),
-                local: SocketAddress::Unix(None),
-                max_package_size: 1 << 20,
-                max_send_buffer_size: 1 << 20,
-                worker: None,
-                paused: false,
-            };
-            let (conn, task, _span) = drive(setup);
+            let (conn, task, _span) = drive(plain_setup(keep.clone(), s));
             tokio::spawn(task);
             conns.push(conn);
             clients.push(c);
