@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
-use crate::context::{StopMode, WorkerContext, WorkerShared};
+use crate::connection::WorkerShared;
+use crate::context::WorkerContext;
 use crate::guard::run_guarded;
+use crate::instance_shared::StopMode;
 use crate::listener::{accept_loop, StdListener};
 use crate::sync::lock;
 use crate::worker::WorkerConfig;

@@ -104,6 +104,7 @@ mod extensions;
 mod fn_service;
 mod guard;
 mod instance;
+mod instance_shared;
 mod io;
 mod listener;
 mod memory;

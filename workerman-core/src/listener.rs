@@ -15,8 +15,8 @@ use tracing::Instrument;
 
 use crate::addr::Target;
 use crate::conn_set::ConnectionSet;
+use crate::connection::WorkerShared;
 use crate::connection::{drive, ConnectionSetup};
-use crate::context::WorkerShared;
 use crate::io::Io;
 use crate::worker::WorkerConfig;
 use crate::{Service, SocketAddress};

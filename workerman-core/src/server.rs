@@ -11,11 +11,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::addr::{parse_address, Target};
-use crate::context::WorkerShared;
+use crate::connection::WorkerShared;
+use crate::context::WorkerContext;
 use crate::instance::{InstanceReport, InstanceRun};
 use crate::listener::{bind, remove_socket_file, StdListener};
 use crate::stats::{StatsSnapshot, WorkerStats};
-use crate::worker::Worker;
+use crate::worker::{Worker, WorkerConfig};
 use crate::{Error, Service, SocketAddress};
 use workerman_protocols::Protocol;
 
@@ -41,6 +42,48 @@ pub(crate) trait WorkerLauncher: Send {
 
     /// Runs one instance as this whole process (a worker process).
     fn run_child(self: Box<Self>, setup: crate::process::ChildSetup) -> std::process::ExitCode;
+}
+
+impl<S: Service> Worker<S> {
+    /// Starts this worker alone; see [`Server::spawn`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::spawn`].
+    pub fn spawn(self) -> Result<ServerHandle, Error> {
+        Server::new().worker(self).spawn()
+    }
+
+    /// Runs this worker alone until Ctrl-C or SIGTERM; see [`Server::run`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::run`].
+    pub fn run(self) -> Result<(), Error> {
+        Server::new().worker(self).run()
+    }
+}
+
+impl<S: Service> WorkerLauncher for Worker<S> {
+    fn launch(
+        self: Box<Self>,
+        token: &tokio_util::sync::CancellationToken,
+        shutdown_timeout: std::time::Duration,
+    ) -> Result<LaunchedWorker, Error> {
+        launch(*self, token, shutdown_timeout)
+    }
+
+    fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    fn scheme(&self) -> &'static str {
+        <S::Protocol as Protocol>::SCHEME
+    }
+
+    fn run_child(self: Box<Self>, setup: crate::process::ChildSetup) -> std::process::ExitCode {
+        crate::process::run_child(*self, setup)
+    }
 }
 
 /// One started worker: its threads and counters.
@@ -439,6 +482,34 @@ pub(crate) fn check_tls_target(
 
 /// Binds `worker` and serves it on the current runtime as instance `id`,
 /// stopping when `parent` is cancelled (`WorkerContext::listen`).
+impl<P: Protocol> WorkerContext<P> {
+    /// Starts another worker inside this instance (Workerman's `listen()`
+    /// for a Worker created in `onWorkerStart`): it binds `worker`'s address
+    /// now and serves it on this instance's event loop, so both workers'
+    /// services share this process's memory (the classic use: a websocket
+    /// worker with an internal `text://` port that other programs push to).
+    /// It stops with this instance. Call it from `on_worker_start`.
+    ///
+    /// With `count > 1` each instance binds the address: give the inner
+    /// worker `reuse_port(true)`, or the second instance fails with
+    /// "address in use" (as in Workerman). Unlike Workerman, the inner
+    /// worker's `on_worker_start` and `on_worker_stop` do run.
+    ///
+    /// # Errors
+    ///
+    /// A bad address or scheme, or a bind failure.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (it spawns on the current one).
+    pub fn listen<S: crate::Service>(
+        &self,
+        worker: crate::Worker<S>,
+    ) -> Result<SocketAddress, crate::Error> {
+        crate::server::listen_inner(worker, self.shared.id, &self.shared.shutdown)
+    }
+}
+
 pub(crate) fn listen_inner<S: Service>(
     worker: Worker<S>,
     id: usize,

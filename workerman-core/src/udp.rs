@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
 use crate::addr::{parse_client_address, Target};
-use crate::context::WorkerShared;
+use crate::connection::WorkerShared;
 use crate::io::WriteHalf;
 use crate::worker::WorkerConfig;
 use crate::{Connection, Error, Service, SocketAddress};

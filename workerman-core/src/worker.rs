@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
-use crate::server::{LaunchedWorker, Server, ServerHandle, WorkerLauncher};
-use crate::{Error, Service};
+use crate::Service;
 
 /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`: 1 MiB.
 pub const DEFAULT_MAX_SEND_BUFFER_SIZE: usize = 1024 * 1024;
@@ -39,8 +38,8 @@ pub(crate) struct WorkerConfig {
 ///
 /// Build it with [`Worker::new`], adjust it with the builder methods, then
 /// [`run`](Worker::run) it (blocks until Ctrl-C or SIGTERM), or
-/// [`spawn`](Worker::spawn) it to get a [`ServerHandle`] (for tests and for
-/// embedding). Several workers run together through [`Server`].
+/// [`spawn`](Worker::spawn) it to get a [`ServerHandle`](crate::ServerHandle) (for tests and for
+/// embedding). Several workers run together through [`Server`](crate::Server).
 ///
 /// # Addresses
 ///
@@ -56,8 +55,8 @@ pub(crate) struct WorkerConfig {
 /// | `myproto://127.0.0.1:9000` | TCP | a user protocol with `SCHEME = "myproto"` |
 ///
 /// The scheme must be `S::Protocol::SCHEME` (`unix` counts as `tcp`), or
-/// starting fails with [`Error::SchemeMismatch`]. Port 0 picks a free port;
-/// [`ServerHandle::local_addr`] tells which.
+/// starting fails with [`Error::SchemeMismatch`](crate::Error::SchemeMismatch). Port 0 picks a free port;
+/// [`ServerHandle::local_addr`](crate::ServerHandle::local_addr) tells which.
 ///
 /// # Examples
 ///
@@ -186,7 +185,7 @@ impl<S: Service> Worker<S> {
     /// work), then starts the worker processes with the user's uid and
     /// primary group (or [`group`](Worker::group)); supplementary groups are
     /// dropped. Needs root; only used by the process model
-    /// ([`run_all`](crate::process)), not by in-process [`Server::spawn`].
+    /// ([`run_all`](crate::process)), not by in-process [`Server::spawn`](crate::Server::spawn).
     #[must_use]
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.config.user = Some(user.into());
@@ -262,45 +261,5 @@ impl<S: Service> Worker<S> {
             _ => None,
         };
         self
-    }
-
-    /// Starts this worker alone; see [`Server::spawn`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::spawn`].
-    pub fn spawn(self) -> Result<ServerHandle, Error> {
-        Server::new().worker(self).spawn()
-    }
-
-    /// Runs this worker alone until Ctrl-C or SIGTERM; see [`Server::run`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::run`].
-    pub fn run(self) -> Result<(), Error> {
-        Server::new().worker(self).run()
-    }
-}
-
-impl<S: Service> WorkerLauncher for Worker<S> {
-    fn launch(
-        self: Box<Self>,
-        token: &tokio_util::sync::CancellationToken,
-        shutdown_timeout: std::time::Duration,
-    ) -> Result<LaunchedWorker, Error> {
-        crate::server::launch(*self, token, shutdown_timeout)
-    }
-
-    fn config(&self) -> &WorkerConfig {
-        &self.config
-    }
-
-    fn scheme(&self) -> &'static str {
-        <S::Protocol as Protocol>::SCHEME
-    }
-
-    fn run_child(self: Box<Self>, setup: crate::process::ChildSetup) -> std::process::ExitCode {
-        crate::process::run_child(*self, setup)
     }
 }

@@ -20,9 +20,8 @@ use futures::future::OptionFuture;
 use tracing::Instrument;
 use workerman_protocols::Protocol;
 
-use super::shared::{lock, Event, Flush, ReadTimeout, Shared, State};
-use super::Connection;
-use crate::context::WorkerShared;
+use super::handle::Connection;
+use super::shared::{lock, Event, Flush, ReadTimeout, Shared, State, WorkerShared};
 use crate::guard::{guard, Guarded, PollHook};
 use crate::io::{Io, ReadHalf, WriteHalf};
 use crate::stats::{ConnCounters, WorkerStats};
@@ -113,7 +112,7 @@ fn create<S: Service>(
     }
     match &conn.shared.worker {
         // Listed through its worker (see `registry`).
-        Some(w) => w.register(&conn),
+        Some(w) => w.register(id, &conn.shared),
         None => crate::registry::add(id, conn.info()),
     }
     // A root span: an outgoing connection opened from a handler is not part

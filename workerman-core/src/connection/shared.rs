@@ -12,13 +12,17 @@ use tokio::sync::Notify;
 use tokio_util::codec::Decoder;
 use workerman_protocols::Protocol;
 
-use crate::context::WorkerShared;
 use crate::extensions::Extensions;
+use crate::instance_shared::InstanceShared;
 use crate::io::WriteHalf;
 
 use super::queue::SendQueue;
 use crate::stats::ConnCounters;
 use crate::SocketAddress;
+
+/// The worker instance a connection belongs to, as the connection sees it
+/// (`InstanceShared` listing connections by their shared state).
+pub(crate) type WorkerShared<P> = InstanceShared<Shared<P>>;
 
 /// The largest encode buffer kept for reuse between sends; larger ones are
 /// freed.

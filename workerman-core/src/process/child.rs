@@ -13,9 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::control::{ChildStatus, FromChild, ToChild};
 use super::files::own_rss;
-use crate::context::{StopMode, WorkerContext, WorkerShared};
+use crate::connection::WorkerShared;
+use crate::context::WorkerContext;
 use crate::guard::run_guarded;
 use crate::instance::InstanceRun;
+use crate::instance_shared::StopMode;
 use crate::listener::StdListener;
 use crate::stats::WorkerStats;
 use crate::{Service, Worker};

@@ -31,7 +31,7 @@ use super::control::{
     WorkerSummary,
 };
 use super::files::{load_average, log_line, ProcessFiles};
-use super::{ENV_ROLE, ENV_WORKER_ID, ENV_WORKER_INDEX};
+use super::role::{ENV_ROLE, ENV_WORKER_ID, ENV_WORKER_INDEX};
 use crate::addr::Target;
 use crate::listener::{remove_socket_file, StdListener};
 use crate::server::WorkerLauncher;

@@ -59,11 +59,11 @@ mod child;
 mod control;
 mod files;
 mod master;
+mod role;
 mod signals;
 
 use std::io::{self, BufRead, Write};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -72,48 +72,15 @@ pub use control::{
     WorkerSummary,
 };
 pub use files::{pid_alive, ProcessFiles};
+pub use role::{role, Role};
+
+use role::{exe, ENV_DAEMON, ENV_EXE, ENV_ROLE, ENV_WORKER_ID, ENV_WORKER_INDEX};
 
 pub(crate) use child::{run_child, ChildSetup, Timeouts};
 
 use crate::addr::{parse_address, Target};
 use crate::listener::StdListener;
 use crate::Server;
-
-pub(crate) const ENV_ROLE: &str = "WORKERMAN_ROLE";
-pub(crate) const ENV_WORKER_INDEX: &str = "WORKERMAN_WORKER_INDEX";
-pub(crate) const ENV_WORKER_ID: &str = "WORKERMAN_WORKER_ID";
-const ENV_EXE: &str = "WORKERMAN_EXE";
-const ENV_DAEMON: &str = "WORKERMAN_DAEMON";
-
-/// Which part of the program this process plays (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Role {
-    /// Started by the operator: parse the command line.
-    CommandLine,
-    /// The master process.
-    Master,
-    /// A worker process.
-    Worker,
-}
-
-/// The role of this process, from its environment.
-pub fn role() -> Role {
-    match std::env::var(ENV_ROLE).as_deref() {
-        Ok("master") => Role::Master,
-        Ok("child") => Role::Worker,
-        _ => Role::CommandLine,
-    }
-}
-
-/// The binary to run for the master and workers: the path this program
-/// was started from, so that a rebuilt binary is what `reload` runs.
-fn exe() -> io::Result<PathBuf> {
-    if let Some(p) = std::env::var_os(ENV_EXE) {
-        return Ok(PathBuf::from(p));
-    }
-    std::env::current_exe()?.canonicalize()
-}
 
 impl Server {
     /// The process files of this program (see [`ProcessFiles`]).
