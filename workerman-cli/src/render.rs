@@ -187,11 +187,11 @@ pub fn connections_table(rows: &[ConnectionRow]) -> String {
             cut(&worker, 14),
             r.id,
             r.transport,
-            cut(&r.protocol, 15),
+            cut(r.protocol.as_str(), 15),
             human(r.send_queue),
             human(r.bytes_read),
             human(r.bytes_written),
-            r.state.to_uppercase(),
+            r.state.as_str().to_uppercase(),
             r.local,
             r.remote
         );

@@ -15,6 +15,7 @@ use workerman_protocols::Protocol;
 use crate::extensions::Extensions;
 use crate::instance_shared::InstanceShared;
 use crate::io::WriteHalf;
+use crate::process::{ConnectionState, ProtocolName, TransportKind};
 
 use super::queue::SendQueue;
 use crate::stats::ConnCounters;
@@ -883,36 +884,36 @@ impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
         // The socket says what it is; an outgoing connection that is not
         // connected yet has none and is named by its address.
         let kind = lock(&self.inner).io.as_ref().map(|io| match io {
-            WriteHalf::Tcp(_) => "tcp",
-            WriteHalf::Tls(_) => "tls",
-            WriteHalf::Unix(_) => "unix",
-            WriteHalf::Udp { .. } => "udp",
+            WriteHalf::Tcp(_) => TransportKind::Tcp,
+            WriteHalf::Tls(_) => TransportKind::Tls,
+            WriteHalf::Unix(_) => TransportKind::Unix,
+            WriteHalf::Udp { .. } => TransportKind::Udp,
         });
         let transport = match kind {
             Some(kind) => kind,
             None => match remote {
-                SocketAddress::Unix(_) => "unix",
-                _ => "tcp",
+                SocketAddress::Unix(_) => TransportKind::Unix,
+                _ => TransportKind::Tcp,
             },
         };
         let state = match self.state() {
-            State::Connecting => "connecting",
-            State::Established => "established",
-            State::Closing => "closing",
-            State::Closed => "closed",
+            State::Connecting => ConnectionState::Connecting,
+            State::Established => ConnectionState::Established,
+            State::Closing => ConnectionState::Closing,
+            State::Closed => ConnectionState::Closed,
         };
         crate::process::ConnectionRow {
             pid: std::process::id(),
             worker: self.worker.as_ref().map(|w| w.name.to_string()),
             id: self.id,
-            transport: transport.to_owned(),
-            protocol: P::SCHEME.to_owned(),
+            transport,
+            protocol: ProtocolName::from(P::SCHEME),
             local,
             remote: remote.to_string(),
             bytes_read: self.counters.bytes_read.load(Ordering::Relaxed),
             bytes_written: self.counters.bytes_written.load(Ordering::Relaxed),
             send_queue: self.queued_bytes() as u64,
-            state: state.to_owned(),
+            state,
         }
     }
 }

@@ -64,8 +64,8 @@ pub struct StatusReport {
     pub uptime_secs: u64,
     /// The system's 1, 5 and 15 minute load averages.
     pub load_average: Option<[f64; 3]>,
-    /// `running`, `reloading` or `stopping`.
-    pub phase: String,
+    /// What the master is doing.
+    pub phase: Phase,
     /// One entry per Worker.
     pub workers: Vec<WorkerSummary>,
     /// One row per worker process.
@@ -141,10 +141,10 @@ pub struct ConnectionRow {
     pub worker: Option<String>,
     /// The connection id (unique within its process).
     pub id: u64,
-    /// `tcp` or `unix`.
-    pub transport: String,
-    /// The protocol's scheme.
-    pub protocol: String,
+    /// What carries it.
+    pub transport: TransportKind,
+    /// Its protocol.
+    pub protocol: ProtocolName,
     /// This end's address.
     pub local: String,
     /// The peer's address.
@@ -155,8 +155,157 @@ pub struct ConnectionRow {
     pub bytes_written: u64,
     /// Bytes waiting in the send buffer.
     pub send_queue: u64,
-    /// `established`, `closing` or `closed`.
-    pub state: String,
+    /// Where it is in its life.
+    pub state: ConnectionState,
+}
+
+/// What the master is doing, in the status report (`running`,
+/// `reloading`, `stopping` on the wire and on screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Phase {
+    /// Serving; no reload under way.
+    Running,
+    /// Replacing worker processes one at a time.
+    Reloading,
+    /// Stopping every worker process, then itself.
+    Stopping,
+}
+
+/// Where a connection is in its life, in the `connections` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// An outgoing connection not connected yet.
+    Connecting,
+    /// Open both ways.
+    Established,
+    /// Closing: flushing what is queued, or half-closed.
+    Closing,
+    /// Closed (a row is still shown during `on_close`).
+    Closed,
+}
+
+/// What carries a connection, in the `connections` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// A Unix stream socket.
+    Unix,
+    /// UDP datagrams.
+    Udp,
+}
+
+/// A connection's protocol, in the `connections` report: the scheme of
+/// its [`Protocol`](workerman_protocols::Protocol). Written as the bare
+/// scheme on the wire and on screen (`"text"`, `"myproto"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum ProtocolName {
+    /// `tcp`: raw bytes.
+    Tcp,
+    /// `text`: newline-terminated lines.
+    Text,
+    /// `frame`: four-byte length prefix.
+    Frame,
+    /// `websocket`: the server side.
+    Websocket,
+    /// `ws`: the client side.
+    Ws,
+    /// `http`.
+    Http,
+    /// A user-defined protocol's scheme.
+    Other(String),
+}
+
+impl ProtocolName {
+    /// The scheme as written in addresses.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ProtocolName::Tcp => "tcp",
+            ProtocolName::Text => "text",
+            ProtocolName::Frame => "frame",
+            ProtocolName::Websocket => "websocket",
+            ProtocolName::Ws => "ws",
+            ProtocolName::Http => "http",
+            ProtocolName::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for ProtocolName {
+    fn from(scheme: &str) -> Self {
+        match scheme {
+            "tcp" => ProtocolName::Tcp,
+            "text" => ProtocolName::Text,
+            "frame" => ProtocolName::Frame,
+            "websocket" => ProtocolName::Websocket,
+            "ws" => ProtocolName::Ws,
+            "http" => ProtocolName::Http,
+            other => ProtocolName::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for ProtocolName {
+    fn from(scheme: String) -> Self {
+        ProtocolName::from(scheme.as_str())
+    }
+}
+
+impl From<ProtocolName> for String {
+    fn from(p: ProtocolName) -> Self {
+        match p {
+            ProtocolName::Other(s) => s,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// `as_str` (the name used on the wire and on screen) and `Display` for
+/// the fieldless enums of the reports.
+macro_rules! wire_names {
+    ($($t:ident { $($v:ident => $name:literal),* $(,)? })*) => {$(
+        impl $t {
+            /// The name used on the wire and on screen.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $name,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    )*};
+}
+
+wire_names! {
+    Phase { Running => "running", Reloading => "reloading", Stopping => "stopping" }
+    ConnectionState {
+        Connecting => "connecting",
+        Established => "established",
+        Closing => "closing",
+        Closed => "closed",
+    }
+    TransportKind { Tcp => "tcp", Tls => "tls", Unix => "unix", Udp => "udp" }
+}
+
+impl std::fmt::Display for ProtocolName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// Master → worker process.
@@ -190,4 +339,44 @@ pub(crate) struct ChildStatus {
     pub(crate) send_fail: u64,
     pub(crate) timers: u64,
     pub(crate) total_request: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_enums_keep_their_wire_names() {
+        let row = ConnectionRow {
+            pid: 7,
+            worker: None,
+            id: 1,
+            transport: TransportKind::Tls,
+            protocol: ProtocolName::from("myproto"),
+            local: "127.0.0.1:1".to_owned(),
+            remote: "127.0.0.1:2".to_owned(),
+            bytes_read: 0,
+            bytes_written: 0,
+            send_queue: 0,
+            state: ConnectionState::Established,
+        };
+        let json = serde_json::to_value(&row).expect("serializable");
+        assert_eq!(json["transport"], "tls");
+        assert_eq!(json["protocol"], "myproto");
+        assert_eq!(json["state"], "established");
+        let back: ConnectionRow = serde_json::from_value(json).expect("deserializable");
+        assert_eq!(back, row);
+        // Known schemes come back as their variants, unknown ones as Other.
+        for p in ["tcp", "text", "frame", "websocket", "ws", "http", "jsonl"] {
+            let name: ProtocolName = serde_json::from_value(serde_json::json!(p)).expect("a name");
+            assert_eq!(name.as_str(), p);
+            assert_eq!(matches!(name, ProtocolName::Other(_)), p == "jsonl");
+        }
+        assert_eq!(
+            serde_json::to_value(Phase::Reloading).expect("serializable"),
+            "reloading"
+        );
+        assert_eq!(format!("[{:<9}]", Phase::Running), "[running  ]");
+        assert!(serde_json::from_value::<ConnectionState>(serde_json::json!("open")).is_err());
+    }
 }

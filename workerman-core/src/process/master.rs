@@ -27,8 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::child::Timeouts;
 use super::control::{
-    ControlRequest, ControlResponse, ExitCount, FromChild, ProcessStatus, StatusReport, ToChild,
-    WorkerSummary,
+    ControlRequest, ControlResponse, ExitCount, FromChild, Phase, ProcessStatus, StatusReport,
+    ToChild, WorkerSummary,
 };
 use super::files::{load_average, log_line, ProcessFiles};
 use super::role::{ENV_ROLE, ENV_WORKER_ID, ENV_WORKER_INDEX};
@@ -87,13 +87,6 @@ struct Child {
     /// Told to drain and exit (reload, max_requests): its exit is not a
     /// failure and its slot already has a successor.
     retiring: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Running,
-    Reloading,
-    Stopping,
 }
 
 enum Event {
@@ -720,11 +713,7 @@ impl Master {
             })
             .collect();
         let start = self.start_time;
-        let phase = match self.phase {
-            Phase::Running => "running",
-            Phase::Reloading => "reloading",
-            Phase::Stopping => "stopping",
-        };
+        let phase = self.phase;
         let samples = Arc::clone(&self.samples);
         async move {
             let answers =
@@ -789,7 +778,7 @@ impl Master {
                 start_time,
                 uptime_secs: start.elapsed().map(|d| d.as_secs()).unwrap_or(0),
                 load_average: load_average(),
-                phase: phase.to_owned(),
+                phase,
                 workers,
                 processes,
             }

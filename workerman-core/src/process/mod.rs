@@ -68,8 +68,8 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 pub use control::{
-    ConnectionRow, ControlRequest, ControlResponse, ExitCount, ProcessStatus, StatusReport,
-    WorkerSummary,
+    ConnectionRow, ConnectionState, ControlRequest, ControlResponse, ExitCount, Phase,
+    ProcessStatus, ProtocolName, StatusReport, TransportKind, WorkerSummary,
 };
 pub use files::{pid_alive, ProcessFiles};
 pub use role::{role, Role};
