@@ -83,15 +83,29 @@
 //!
 //! # Layout
 //!
-//! * `service`: the [`Service`] trait.
-//! * `fn_service`: [`FnService`], the same callbacks as async closures
-//!   (`Worker::handlers::<Text>(addr).on_message(|conn, msg| ...)`).
-//! * `worker`, `server`, `listener`: [`Worker`], [`Server`] and the accept
-//!   loop.
-//! * `connection`: [`Connection`], its send queue and its task.
-//! * `context`: [`WorkerContext`], one instance as callbacks see it.
-//! * `client`: [`AsyncTcpConnection`].
-//! * `stats`, `error`, `addr`: counters, errors, addresses.
+//! Modules use only modules below them (checked by `tests/module_graph.rs`;
+//! `cargo test -p workerman-core --test module_graph -- --nocapture` prints
+//! the layers). Bottom up:
+//!
+//! * `sync`, `error`, `addr`, `stats`, `extensions`, `io`, `tls`, `memory`:
+//!   locks, errors, addresses, counters, per-connection values, the byte
+//!   streams (TCP, TLS, Unix), TLS settings, giving memory back;
+//! * `guard`: the one place a callback's panic is caught and counted;
+//!   `registry`: the process's live connections for `connections`;
+//! * `instance_shared`: what one worker instance shares with its
+//!   connections (identity, counters, stop state, the connection map);
+//! * `connection`: [`Connection`] (`handle.rs`), its shared state and send
+//!   queue (`shared.rs`, `queue.rs`), its task (`driver.rs`);
+//! * `context`: [`WorkerContext`]; `service`: the [`Service`] trait;
+//!   `fn_service`: [`FnService`], the same callbacks as async closures;
+//! * `worker`: [`Worker`], the builder; `client`: [`AsyncTcpConnection`];
+//!   `udp`: datagrams;
+//! * `listener`, `instance`, `conn_set`: the accept loop, one running
+//!   instance, the set of connection tasks it polls;
+//! * `server`: [`Server`] and [`ServerHandle`] (in-process);
+//! * `process`: a worker process of a master (`child.rs`), the seam the
+//!   supervisor in `workerman-cli` uses (`supervised.rs`), the control
+//!   messages and the signal table.
 #![doc(test(attr(deny(warnings))))]
 
 mod addr;

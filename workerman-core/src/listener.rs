@@ -50,13 +50,13 @@ impl StdListener {
         })
     }
 
-    /// A duplicate of the socket's descriptor, to hand to a child process.
-    pub(crate) fn try_clone_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
-        Ok(match self {
-            StdListener::Tcp(l) => l.try_clone()?.into(),
-            StdListener::Unix(l) => l.try_clone()?.into(),
-            StdListener::Udp(l) => l.try_clone()?.into(),
-        })
+    /// The socket's descriptor.
+    pub(crate) fn into_fd(self) -> std::os::fd::OwnedFd {
+        match self {
+            StdListener::Tcp(l) => l.into(),
+            StdListener::Unix(l) => l.into(),
+            StdListener::Udp(l) => l.into(),
+        }
     }
 
     pub(crate) fn set_nonblocking(&self) -> io::Result<()> {

@@ -12,7 +12,6 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::control::{ChildStatus, FromChild, ToChild};
-use super::files::own_rss;
 use crate::connection::WorkerShared;
 use crate::context::WorkerContext;
 use crate::guard::run_guarded;
@@ -225,4 +224,19 @@ async fn control<S: Service>(
             }
         }
     }
+}
+
+/// The resident set size of this process, in bytes.
+fn own_rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .unwrap_or(4096) as u64;
+    pages * page
 }

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 /// What the command line asks a running master.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum ControlRequest {
     /// Stop every worker process, then the master.
     Stop {
@@ -52,7 +51,6 @@ pub enum ControlResponse {
 
 /// What `status` shows: the global section and one row per process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct StatusReport {
     /// workerman-rs version.
     pub version: String,
@@ -74,7 +72,6 @@ pub struct StatusReport {
 
 /// One Worker in the status report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct WorkerSummary {
     /// The worker's name.
     pub name: String,
@@ -91,7 +88,6 @@ pub struct WorkerSummary {
 
 /// How many processes of a Worker exited with one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ExitCount {
     /// The raw wait status, as Workerman shows it.
     pub status: i32,
@@ -101,7 +97,6 @@ pub struct ExitCount {
 
 /// One worker process in the status report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ProcessStatus {
     /// Its pid.
     pub pid: u32,
@@ -308,37 +303,60 @@ impl std::fmt::Display for ProtocolName {
     }
 }
 
-/// Master → worker process.
+/// Master → worker process, one JSON line each on the worker's private
+/// socket pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub(crate) enum ToChild {
+pub enum ToChild {
+    /// Answer with [`FromChild::Status`].
     Status,
+    /// Answer with [`FromChild::Connections`].
     Connections,
-    Stop { graceful: bool },
-    Reload { graceful: bool },
+    /// Stop accepting and stop.
+    Stop {
+        /// Let connections finish first (up to the grace timeout).
+        graceful: bool,
+    },
+    /// Reload: a reloadable Worker's process drains and exits (its
+    /// successor is already starting); another runs `on_worker_reload`.
+    Reload {
+        /// Drain for up to the grace timeout (else 2 s).
+        graceful: bool,
+    },
 }
 
-/// Worker process → master.
+/// Worker process → master: answers to [`ToChild::Status`] and
+/// [`ToChild::Connections`] in request order, and notices.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub(crate) enum FromChild {
+pub enum FromChild {
     /// `on_worker_start` has returned; accepting.
     Ready,
     /// `max_requests` reached: draining, then exiting. Start a successor.
     Retiring,
+    /// The answer to [`ToChild::Status`].
     Status(ChildStatus),
+    /// The answer to [`ToChild::Connections`].
     Connections {
+        /// One row per live connection of the process.
         rows: Vec<ConnectionRow>,
     },
 }
 
+/// One worker process's counters, for the status report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ChildStatus {
-    pub(crate) memory_bytes: u64,
-    pub(crate) connections: u64,
-    pub(crate) send_fail: u64,
-    pub(crate) timers: u64,
-    pub(crate) total_request: u64,
+#[non_exhaustive]
+pub struct ChildStatus {
+    /// Resident memory in bytes.
+    pub memory_bytes: u64,
+    /// Live connections, accepted and outgoing.
+    pub connections: u64,
+    /// Refused or failed sends since it started.
+    pub send_fail: u64,
+    /// Live timers.
+    pub timers: u64,
+    /// Packages received since it started.
+    pub total_request: u64,
 }
 
 #[cfg(test)]

@@ -1,14 +1,13 @@
 //! Which of its three parts a process of the program plays, told by the
 //! environment it was started with (see the `process` module docs).
 
-use std::io;
-use std::path::PathBuf;
-
-pub(super) const ENV_ROLE: &str = "WORKERMAN_ROLE";
-pub(super) const ENV_WORKER_INDEX: &str = "WORKERMAN_WORKER_INDEX";
-pub(super) const ENV_WORKER_ID: &str = "WORKERMAN_WORKER_ID";
-pub(super) const ENV_EXE: &str = "WORKERMAN_EXE";
-pub(super) const ENV_DAEMON: &str = "WORKERMAN_DAEMON";
+/// `master` in the master process, `child` in a worker process; unset for
+/// the command line.
+pub const ENV_ROLE: &str = "WORKERMAN_ROLE";
+/// A worker process's Worker: its index in the program's `Server`.
+pub(crate) const ENV_WORKER_INDEX: &str = "WORKERMAN_WORKER_INDEX";
+/// A worker process's id within its Worker (`0..count`).
+pub(crate) const ENV_WORKER_ID: &str = "WORKERMAN_WORKER_ID";
 
 /// Which part of the program this process plays (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +28,4 @@ pub fn role() -> Role {
         Ok("child") => Role::Worker,
         _ => Role::CommandLine,
     }
-}
-
-/// The binary to run for the master and workers: the path this program
-/// was started from, so that a rebuilt binary is what `reload` runs.
-pub(super) fn exe() -> io::Result<PathBuf> {
-    if let Some(p) = std::env::var_os(ENV_EXE) {
-        return Ok(PathBuf::from(p));
-    }
-    std::env::current_exe()?.canonicalize()
 }

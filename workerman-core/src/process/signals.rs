@@ -9,17 +9,21 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 /// What a signal asks of a process (the master passes it on to its
 /// workers; a worker acts on it for itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SignalAction {
-    /// Stop; `graceful`: let connections finish (SIGQUIT), else close
-    /// them (SIGINT, SIGTERM, SIGHUP).
-    Stop { graceful: bool },
-    /// Reload; `graceful`: let connections finish first (SIGUSR2), else
-    /// at once (SIGUSR1).
-    Reload { graceful: bool },
+pub enum SignalAction {
+    /// Stop (SIGINT, SIGTERM, SIGHUP; SIGQUIT gracefully).
+    Stop {
+        /// Let connections finish first (SIGQUIT), else close them.
+        graceful: bool,
+    },
+    /// Reload (SIGUSR1; SIGUSR2 gracefully).
+    Reload {
+        /// Let connections finish first (SIGUSR2).
+        graceful: bool,
+    },
 }
 
 /// Every signal a process reacts to, and what it asks for.
-pub(crate) const TABLE: [(SignalKind, SignalAction); 6] = [
+pub const TABLE: [(SignalKind, SignalAction); 6] = [
     (
         SignalKind::interrupt(),
         SignalAction::Stop { graceful: false },
@@ -41,12 +45,13 @@ pub(crate) const TABLE: [(SignalKind, SignalAction); 6] = [
 ];
 
 /// The signals of [`TABLE`], listened to (from inside a tokio runtime).
-pub(crate) struct Signals(Vec<(Signal, SignalAction)>);
+#[derive(Debug)]
+pub struct Signals(Vec<(Signal, SignalAction)>);
 
 impl Signals {
     /// Starts listening; a signal that cannot be handled is logged and
     /// left out.
-    pub(crate) fn listen() -> Self {
+    pub fn listen() -> Self {
         let mut streams = Vec::with_capacity(TABLE.len());
         for (kind, action) in TABLE {
             match signal(kind) {
@@ -58,7 +63,7 @@ impl Signals {
     }
 
     /// The next signal's action (never, if none could be handled).
-    pub(crate) async fn next(&mut self) -> SignalAction {
+    pub async fn next(&mut self) -> SignalAction {
         std::future::poll_fn(|cx| {
             for (s, action) in &mut self.0 {
                 if let Poll::Ready(Some(())) = s.poll_recv(cx) {

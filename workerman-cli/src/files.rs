@@ -1,14 +1,16 @@
 //! The files of a running program: pid file, log file, stdout file and
 //! control socket, with Workerman's defaults; the master-alive check; log
-//! lines.
+//! lines, and the master's log writer thread.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
+use workerman_core::Server;
 
 /// Where a program's process files live.
 ///
@@ -112,6 +114,113 @@ pub fn pid_alive(pid: i32) -> bool {
 /// shows and the alive check looks for.
 pub(crate) const MASTER_TITLE: &str = "WorkerMan: master process";
 
+/// The binary the master was started from (and starts workers from).
+pub(crate) const ENV_EXE: &str = "WORKERMAN_EXE";
+/// `1` when the master runs as a daemon.
+pub(crate) const ENV_DAEMON: &str = "WORKERMAN_DAEMON";
+
+/// The binary to run for the master and workers: the path this program
+/// was started from, so that a rebuilt binary is what `reload` runs.
+pub(crate) fn exe() -> io::Result<PathBuf> {
+    if let Some(p) = std::env::var_os(ENV_EXE) {
+        return Ok(PathBuf::from(p));
+    }
+    std::env::current_exe()?.canonicalize()
+}
+
+/// The process files of the program `server` belongs to (see
+/// [`ProcessFiles`]).
+///
+/// # Errors
+///
+/// When the path of the running executable cannot be found.
+pub fn process_files(server: &Server) -> io::Result<ProcessFiles> {
+    let config = server.process_config();
+    Ok(ProcessFiles::resolve(
+        &exe()?,
+        config.pid_file.as_deref(),
+        config.log_file.as_deref(),
+        config.stdout_file.as_deref(),
+    ))
+}
+
+/// Removes a Unix socket's file (a missing one is fine).
+pub(crate) fn remove_socket_file(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove unix socket file");
+        }
+    }
+}
+
+/// Lines waiting for the master's log writer; beyond this, new lines are
+/// dropped (and counted in a warning) rather than stalling the master.
+const LOG_BACKLOG: usize = 1024;
+
+enum LogMsg {
+    Line(String),
+    Flush(SyncSender<()>),
+}
+
+/// The master's log: lines go to a writer thread, so a slow disk or a
+/// stalled terminal never blocks the master's event loop.
+#[derive(Clone)]
+pub(crate) struct Logger {
+    tx: SyncSender<LogMsg>,
+    path: PathBuf,
+    echo: bool,
+}
+
+impl Logger {
+    /// Starts the writer thread for `path`; `echo` also prints each line.
+    pub(crate) fn start(path: PathBuf, echo: bool) -> Logger {
+        let (tx, rx) = sync_channel::<LogMsg>(LOG_BACKLOG);
+        let file = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("workerman-log".to_owned())
+            .spawn(move || {
+                for msg in rx {
+                    match msg {
+                        LogMsg::Line(line) => log_line(&file, &line, echo),
+                        LogMsg::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the log writer; writing in place");
+        }
+        Logger { tx, path, echo }
+    }
+
+    /// Logs one line (and prints it in the foreground) without waiting.
+    pub(crate) fn line(&self, message: &str) {
+        match self.tx.try_send(LogMsg::Line(message.to_owned())) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(message, "the log writer is behind; line dropped");
+            }
+            // No writer thread: write in place.
+            Err(TrySendError::Disconnected(_)) => log_line(&self.path, message, self.echo),
+        }
+    }
+
+    /// Waits until every line logged so far is written.
+    pub(crate) fn finish(&self) {
+        let (done_tx, done_rx) = sync_channel(1);
+        if self.tx.send(LogMsg::Flush(done_tx)).is_ok() {
+            let _ = done_rx.recv();
+        }
+    }
+}
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger").field("path", &self.path).finish()
+    }
+}
+
 /// Appends `YYYY-MM-DD HH:MM:SS pid:<pid> <message>` (UTC) to the log
 /// file, and prints the message when `echo` (not daemonized). A log file
 /// that cannot be written is reported once on stderr, never fatal.
@@ -131,9 +240,7 @@ pub(crate) fn log_line(path: &Path, message: &str, echo: bool) {
         tracing::warn!(path = %path.display(), error = %e, "cannot write the log file");
     }
     if echo {
-        // The operator's terminal: this is the program's console output.
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "{message}");
+        crate::output::say(message);
     }
     tracing::debug!(message, "log");
 }
@@ -167,21 +274,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// The resident set size of this process, in bytes.
-pub(crate) fn own_rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .unwrap_or(4096) as u64;
-    pages * page
 }
 
 /// The system load averages.
