@@ -25,8 +25,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use criterion::{criterion_main, BatchSize, Criterion, Throughput};
 use tokio_util::codec::{Decoder, Encoder};
-use workerman::protocols::ClientTarget;
-use workerman::{Message, WebSocketCodec, WebSocketConfig, WsClientCodec};
+use workerman::websocket::{Message, WebSocketCodec, WebSocketConfig, WsClientCodec};
+use workerman::ClientTarget;
 
 const MESSAGES: usize = 256;
 const READ_SIZE: usize = 64 * 1024;

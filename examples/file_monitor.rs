@@ -16,8 +16,8 @@
 
 use std::path::PathBuf;
 
+use workerman::file_monitor::FileMonitor;
 use workerman::prelude::*;
-use workerman::FileMonitor;
 
 struct App {
     config: PathBuf,

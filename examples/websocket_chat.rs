@@ -19,8 +19,8 @@
 //! browsers, as in Workerman, so this example runs one instance.
 
 use workerman::prelude::*;
+use workerman::websocket::WebSocketConfig;
 use workerman::websocket::{Handshake, Settings};
-use workerman::WebSocketConfig;
 
 const PAGE: &str = include_str!("websocket_chat.html");
 

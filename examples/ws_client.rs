@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use workerman::prelude::*;
-use workerman::CloseCode;
+use workerman::websocket::CloseCode;
 
 const PING_INTERVAL: Duration = Duration::from_secs(10);
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);

@@ -37,21 +37,25 @@
 //! }
 //! ```
 //!
-//! This crate re-exports the parts, so one dependency is enough:
+//! This crate re-exports the parts, so one dependency is enough. Each type
+//! has one path here (its home), and [`prelude`] gathers the usual ones:
 //!
-//! * [`workerman_core`]: [`Service`], [`Worker`], [`Server`],
-//!   [`Connection`], [`AsyncTcpConnection`], errors and counters;
-//! * [`protocols`] ([`workerman_protocols`]): the [`Protocol`] trait and the
-//!   `text`, `frame` and raw `tcp` codecs, and [`websocket`] (the
-//!   `websocket://` server and `ws://` client);
-//! * [`http`] ([`workerman_http`]): the `http://` protocol ([`Http`],
-//!   `Request`, `Response`) with files, static folders, streams, sessions
-//!   and client addresses behind proxies;
-//! * [`Timer`] ([`workerman_timer`]): repeating and one-shot timers that
-//!   belong to the worker they were created in;
+//! * the root: [`workerman_core`] ([`Service`], [`Worker`], [`Server`],
+//!   [`Connection`], [`AsyncTcpConnection`], errors and counters,
+//!   [`process`]), the [`Protocol`] trait with [`Payload`] and the simple
+//!   protocols ([`Text`], [`Frame`], [`Tcp`] and their codecs), [`Timer`]
+//!   ([`workerman_timer`]: repeating and one-shot timers that belong to the
+//!   worker they were created in), and [`run_all`];
+//! * [`http`] ([`workerman_http`]): everything HTTP: the `http://`
+//!   protocol (`Http`, `Request`, `Response`, cookies, forms, uploads) with
+//!   files, static folders, streams, sessions and client addresses behind
+//!   proxies;
+//! * [`websocket`]: everything WebSocket: the `websocket://` server
+//!   (`WebSocket`), the `ws://` client (`WsClient`), `Message` and their
+//!   settings;
 //! * components: [`channel`] (publish/subscribe between processes and
 //!   machines), [`global_data`] (variables shared by processes, with
-//!   atomic `add`/`cas`/`increment`), [`file_monitor`] ([`FileMonitor`]:
+//!   atomic `add`/`cas`/`increment`), [`file_monitor`] (`FileMonitor`:
 //!   reload when the binary or a config file changes);
 //! * [`prelude`]: what a program usually needs, in one `use`.
 //!
@@ -62,21 +66,15 @@
 pub use workerman_cli::{run_all, RunAll};
 pub use workerman_core::*;
 pub use workerman_http as http;
-pub use workerman_protocols as protocols;
-pub use workerman_protocols::Http;
+pub use workerman_protocols::websocket;
 pub use workerman_protocols::{
-    websocket, CloseCode, CloseFrame, Message, WebSocket, WebSocketCodec, WebSocketConfig,
-    WebSocketError, WsClient, WsClientBuilder, WsClientCodec,
-};
-pub use workerman_protocols::{
-    Frame, FrameCodec, FrameCodecError, Payload, Protocol, Tcp, TcpCodec, Text, TextCodec,
-    TextCodecError, DEFAULT_MAX_PACKAGE_SIZE,
+    ClientTarget, Frame, FrameCodec, FrameCodecError, Inbound, Outbound, Payload, Protocol, Tcp,
+    TcpCodec, Text, TextCodec, TextCodecError, DEFAULT_MAX_PACKAGE_SIZE, FRAME_HEADER_LEN,
 };
 pub use workerman_timer::{Timer, TimerError, TimerId};
 
 pub use workerman_channel as channel;
 pub use workerman_filemonitor as file_monitor;
-pub use workerman_filemonitor::FileMonitor;
 pub use workerman_globaldata as global_data;
 
 /// The usual imports: `use workerman::prelude::*;`.
@@ -86,8 +84,8 @@ pub mod prelude {
         async_trait, AsyncTcpConnection, Connection, ConnectionError, FnService, SendError,
         SendStatus, Server, ServerHandle, Service, State, Worker, WorkerContext,
     };
-    pub use workerman_protocols::Http;
+    pub use workerman_protocols::http::Http;
+    pub use workerman_protocols::websocket::{Message, WebSocket, WsClient};
     pub use workerman_protocols::{Frame, Payload, Protocol, Tcp, Text};
-    pub use workerman_protocols::{Message, WebSocket, WsClient};
     pub use workerman_timer::{Timer, TimerId};
 }

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use workerman::http::{HttpConfig, HttpSettings, Request, Response};
 use workerman::prelude::*;
 use workerman::websocket::Settings;
-use workerman::WebSocketConfig;
+use workerman::websocket::WebSocketConfig;
 
 /// Everything the framework logs in this test binary (a global subscriber:
 /// workers run on threads of their own).

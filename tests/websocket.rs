@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use workerman::prelude::*;
 use workerman::websocket::Settings;
-use workerman::{CloseCode, WebSocketConfig, WebSocketError, WsClientCodec};
+use workerman::websocket::{CloseCode, WebSocketConfig, WebSocketError, WsClientCodec};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const MASK: [u8; 4] = [1, 2, 3, 4];

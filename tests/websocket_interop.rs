@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::inet;
 use workerman::prelude::*;
 use workerman::websocket::Settings;
-use workerman::{CloseCode, WebSocketConfig};
+use workerman::websocket::{CloseCode, WebSocketConfig};
 
 /// How long one client script may run.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);

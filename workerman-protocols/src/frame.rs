@@ -1,24 +1,4 @@
 //! The `frame://` protocol: a 4-byte length header, then the body.
-//!
-//! ```text
-//! +-----------------------------+---------------------+
-//! | total length: u32, big end. | body (n bytes)      |
-//! | = 4 + n (header counted)    |                     |
-//! +-----------------------------+---------------------+
-//! ```
-//!
-//! The length counts its own four header bytes, as Workerman's `Frame`
-//! protocol defines it: the body `jhdxr` travels as
-//! `00 00 00 09 6a 68 64 78 72`, and an empty body as `00 00 00 04`.
-//!
-//! Where we differ from Workerman: a header announcing fewer than 4 bytes is
-//! a protocol error ([`FrameCodecError::LengthTooSmall`]); Workerman stalls
-//! the connection forever on a 0. A header announcing more than the package
-//! limit is [`FrameCodecError::PackageTooLarge`], detected from the header
-//! alone, before the body is buffered.
-//!
-//! At end of stream a partial frame is not a package: the framework drops
-//! it.
 
 use std::io;
 
@@ -30,8 +10,27 @@ use crate::{Payload, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 /// Size of the frame header in bytes.
 pub const FRAME_HEADER_LEN: usize = 4;
 
-/// The `frame://` protocol (length-prefixed packages). See the
-/// [module docs](crate::frame) for the wire format.
+/// The `frame://` protocol: a 4-byte length header, then the body.
+///
+/// ```text
+/// +-----------------------------+---------------------+
+/// | total length: u32, big end. | body (n bytes)      |
+/// | = 4 + n (header counted)    |                     |
+/// +-----------------------------+---------------------+
+/// ```
+///
+/// The length counts its own four header bytes, as Workerman's `Frame`
+/// protocol defines it: the body `jhdxr` travels as
+/// `00 00 00 09 6a 68 64 78 72`, and an empty body as `00 00 00 04`.
+///
+/// Where we differ from Workerman: a header announcing fewer than 4 bytes is
+/// a protocol error ([`FrameCodecError::LengthTooSmall`]); Workerman stalls
+/// the connection forever on a 0. A header announcing more than the package
+/// limit is [`FrameCodecError::PackageTooLarge`], detected from the header
+/// alone, before the body is buffered.
+///
+/// At end of stream a partial frame is not a package: the framework drops
+/// it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Frame;
 

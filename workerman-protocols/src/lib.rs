@@ -12,9 +12,9 @@
 //! | `text://`  | [`Text`] | a line ended by `\n`                      | [`Payload`] |
 //! | `frame://` | [`Frame`]| 4-byte BE total length (header counted) + body | [`Payload`] |
 //! | `tcp://`, `unix://` | [`Tcp`] | whatever one read returned       | [`Payload`] |
-//! | `websocket://` | [`WebSocket`] | one WebSocket message (RFC 6455) | [`Message`] |
-//! | `ws://` (client) | [`WsClient`] | one WebSocket message         | [`Message`] |
-//! | `http://` | [`Http`] | one HTTP/1.1 request (head + body)        | [`http::Request`] |
+//! | `websocket://` | [`websocket::WebSocket`] | one WebSocket message (RFC 6455) | [`websocket::Message`] |
+//! | `ws://` (client) | [`websocket::WsClient`] | one WebSocket message         | [`websocket::Message`] |
+//! | `http://` | [`http::Http`] | one HTTP/1.1 request (head + body)        | [`http::Request`] |
 //!
 //! A user-defined protocol implements [`Protocol`] the same way and is used
 //! exactly like these (see the trait docs for a JSON-lines example).
@@ -36,7 +36,7 @@
 //!
 //! * `protocol`: the [`Protocol`] trait and [`DEFAULT_MAX_PACKAGE_SIZE`].
 //! * `payload`: [`Payload`], the bytes of one package.
-//! * [`text`], [`frame`], [`tcp`]: the built-in codecs.
+//! * `text`, `frame`, `tcp`: the built-in codecs ([`Text`], [`Frame`], [`Tcp`]).
 //! * [`websocket`]: the WebSocket server and client.
 //! * [`http`]: the HTTP/1.1 server protocol (requests, responses, streams).
 #![doc(test(attr(deny(warnings))))]
@@ -44,19 +44,17 @@
 mod payload;
 mod protocol;
 
-pub mod frame;
+mod frame;
 pub mod http;
-pub mod tcp;
-pub mod text;
+mod tcp;
+mod text;
 pub mod websocket;
 
+// One path per public type: the simple protocols and the protocol trait
+// here at the root, everything HTTP under `http`, everything WebSocket
+// under `websocket`.
 pub use frame::{Frame, FrameCodec, FrameCodecError, FRAME_HEADER_LEN};
-pub use http::{Http, HttpCodec, HttpCodecError};
 pub use payload::Payload;
 pub use protocol::{ClientTarget, Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 pub use tcp::{Tcp, TcpCodec};
 pub use text::{Text, TextCodec, TextCodecError};
-pub use websocket::{
-    CloseCode, CloseFrame, Message, WebSocket, WebSocketCodec, WebSocketConfig, WebSocketError,
-    WsClient, WsClientBuilder, WsClientCodec,
-};

@@ -1,16 +1,15 @@
 //! Raw byte streams: `tcp://` and `unix://` with no framing.
-//!
-//! Each read is one message: `on_message` receives the bytes as they arrived,
-//! in chunks whose boundaries mean nothing (as Workerman delivers raw TCP).
-//! Encoding writes the bytes as they are.
 
 use bytes::{BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{Payload, Protocol};
 
-/// The raw protocol: bytes in, bytes out, no framing. Selected by the
-/// `tcp://` scheme, and by `unix://` for a Unix socket.
+/// Raw byte streams: `tcp://` and `unix://` with no framing.
+///
+/// Each read is one message: `on_message` receives the bytes as they arrived,
+/// in chunks whose boundaries mean nothing (as Workerman delivers raw TCP).
+/// Encoding writes the bytes as they are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tcp;
 

@@ -1,27 +1,26 @@
 //! The `text://` protocol: one package per line.
-//!
-//! ```text
-//! +------------------------+----+
-//! | line bytes (no 0x0A)   | LF |      package size = line bytes + 1
-//! +------------------------+----+
-//! ```
-//!
-//! Decoding ends a package at the first `\n` and removes **every** trailing
-//! `\r` and `\n` from it (`"abc\r\n"` and `"abc\r\r\n"` both give `abc`), as
-//! Workerman's `Text::decode` does; leading and inner white space is kept.
-//! Encoding appends one `\n`. Bytes that are not UTF-8 are delivered as they
-//! are.
-//!
-//! At end of stream an unterminated last line is not a package: the
-//! framework drops it, as Workerman does.
 
 use bytes::{BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{Payload, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
-/// The `text://` protocol (newline-delimited packages). See the
-/// [module docs](crate::text) for the wire format.
+/// The `text://` protocol: one package per line.
+///
+/// ```text
+/// +------------------------+----+
+/// | line bytes (no 0x0A)   | LF |      package size = line bytes + 1
+/// +------------------------+----+
+/// ```
+///
+/// Decoding ends a package at the first `\n` and removes **every** trailing
+/// `\r` and `\n` from it (`"abc\r\n"` and `"abc\r\r\n"` both give `abc`), as
+/// Workerman's `Text::decode` does; leading and inner white space is kept.
+/// Encoding appends one `\n`. Bytes that are not UTF-8 are delivered as they
+/// are.
+///
+/// At end of stream an unterminated last line is not a package: the
+/// framework drops it, as Workerman does.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Text;
 

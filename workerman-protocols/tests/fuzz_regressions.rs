@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
-use workerman_protocols::{Message, WebSocketCodec, WebSocketConfig, WsClientCodec};
+use workerman_protocols::websocket::{Message, WebSocketCodec, WebSocketConfig, WsClientCodec};
 
 /// A server and a client codec open on each other with
 /// permessage-deflate (context takeover, the default).

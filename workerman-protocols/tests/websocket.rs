@@ -7,12 +7,10 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 use workerman_protocols::websocket::{
-    HandshakeError, ProtocolError, Settings, WebSocket, WebSocketCodec,
+    CloseCode, CloseFrame, HandshakeError, Message, ProtocolError, Settings, WebSocket,
+    WebSocketCodec, WebSocketConfig, WebSocketError, WsClient, WsClientCodec,
 };
-use workerman_protocols::{
-    ClientTarget, CloseCode, CloseFrame, Message, Protocol, WebSocketConfig, WebSocketError,
-    WsClient, WsClientCodec,
-};
+use workerman_protocols::{ClientTarget, Protocol};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";

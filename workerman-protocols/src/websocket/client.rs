@@ -86,7 +86,8 @@ impl Protocol for WsClient {
 /// # Examples
 ///
 /// ```
-/// use workerman_protocols::{ClientTarget, WsClientCodec};
+/// use workerman_protocols::websocket::WsClientCodec;
+/// use workerman_protocols::ClientTarget;
 ///
 /// let codec = WsClientCodec::builder()
 ///     .header("Authorization", "Bearer 42")
@@ -327,7 +328,8 @@ enum Phase {
 /// ```
 /// use bytes::BytesMut;
 /// use tokio_util::codec::Encoder;
-/// use workerman_protocols::{ClientTarget, Message, WsClientCodec};
+/// use workerman_protocols::websocket::{Message, WsClientCodec};
+/// use workerman_protocols::ClientTarget;
 ///
 /// let mut codec = WsClientCodec::builder().build(&ClientTarget::new("127.0.0.1", Some(2346), "/"));
 /// let mut out = BytesMut::new();

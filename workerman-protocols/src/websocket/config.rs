@@ -28,7 +28,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use workerman_protocols::WebSocketConfig;
+/// use workerman_protocols::websocket::WebSocketConfig;
 ///
 /// let config = WebSocketConfig::default()
 ///     .allowed_origins(["https://example.com"])

@@ -13,7 +13,7 @@ use super::{CloseCode, Handshake};
 /// in a binary frame. `send` takes anything that converts:
 ///
 /// ```
-/// use workerman_protocols::Message;
+/// use workerman_protocols::websocket::Message;
 ///
 /// assert_eq!(Message::from("hi"), Message::Text("hi".into()));
 /// assert_eq!(Message::from(vec![1u8, 2]), Message::Binary(vec![1u8, 2].into()));
@@ -57,7 +57,7 @@ impl Message {
     /// room a close frame has, at a character boundary).
     ///
     /// ```
-    /// use workerman_protocols::{CloseCode, Message};
+    /// use workerman_protocols::websocket::{CloseCode, Message};
     ///
     /// let bye = Message::close(CloseCode::Away, "server restarting");
     /// let custom = Message::close(CloseCode::from(4000), "kicked");

@@ -56,7 +56,7 @@
 //!
 //! ```
 //! use workerman_protocols::websocket::{Settings, WebSocket};
-//! use workerman_protocols::WebSocketConfig;
+//! use workerman_protocols::websocket::WebSocketConfig;
 //!
 //! struct Chat;
 //!
@@ -153,7 +153,8 @@ impl Settings for DefaultSettings {
 /// # Examples
 ///
 /// ```
-/// use workerman_protocols::{Message, Protocol, WebSocket};
+/// use workerman_protocols::websocket::{Message, WebSocket};
+/// use workerman_protocols::Protocol;
 ///
 /// assert_eq!(<WebSocket>::SCHEME, "websocket");
 /// // With `type Protocol = WebSocket;` a Service's on_message gets Messages:

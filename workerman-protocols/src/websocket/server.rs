@@ -40,7 +40,7 @@ enum Phase {
 /// ```
 /// use bytes::BytesMut;
 /// use tokio_util::codec::{Decoder, Encoder};
-/// use workerman_protocols::{Message, WebSocketCodec};
+/// use workerman_protocols::websocket::{Message, WebSocketCodec};
 ///
 /// let mut codec = WebSocketCodec::new(1024);
 /// let mut buf = BytesMut::from(
