@@ -4,9 +4,9 @@
 
 use bytes::{Bytes as Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
-use workerman_protocols::websocket::HandshakeError;
-use workerman_protocols::{
-    CloseCode, Message, WebSocketCodec, WebSocketConfig, WebSocketError, WsClientCodec,
+use workerman_protocols::websocket::{
+    CloseCode, HandshakeError, Message, WebSocketCodec, WebSocketConfig, WebSocketError,
+    WsClientCodec,
 };
 
 use crate::MAX_PIECE;
