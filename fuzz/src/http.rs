@@ -17,6 +17,7 @@ use workerman_protocols::http::{
     Chunk, HttpCodec, HttpCodecError, HttpConfig, Method, Request, Response, TrustedProxies,
     Version,
 };
+use workerman_protocols::Conversation;
 
 use crate::{
     digest, drive, is_eof_leftover, pick, serial, variant, Bytes, Harness, Input, Meter, MAX_PIECE,

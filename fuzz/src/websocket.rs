@@ -8,6 +8,7 @@ use workerman_protocols::websocket::{
     CloseCode, HandshakeError, Message, WebSocketCodec, WebSocketConfig, WebSocketError,
     WsClientCodec,
 };
+use workerman_protocols::Conversation;
 
 use crate::MAX_PIECE;
 use crate::{digest, drive, is_eof_leftover, pick, serial, variant, Bytes, Harness, Input};

@@ -55,6 +55,14 @@ pub mod websocket;
 // under `websocket`.
 pub use frame::{Frame, FrameCodec, FrameCodecError, FRAME_HEADER_LEN};
 pub use payload::Payload;
-pub use protocol::{ClientTarget, Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
+pub use protocol::{
+    ClientTarget, Conversation, Inbound, Outbound, Protocol, DEFAULT_MAX_PACKAGE_SIZE,
+};
+
+/// For [`conversation_hooks!`]'s expansion; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::{Bytes, BytesMut};
+}
 pub use tcp::{Tcp, TcpCodec};
 pub use text::{Text, TextCodec, TextCodecError};

@@ -226,3 +226,137 @@ pub type Inbound<P> = <P as Protocol>::Inbound;
 
 /// The outbound message type of protocol `P`.
 pub type Outbound<P> = <P as Protocol>::Outbound;
+
+/// The conversation a codec carries on by itself, beside decoding and
+/// encoding: bytes of its own to send (a handshake answer, pongs, `100
+/// Continue`), when the connection is done, what to answer to a decode
+/// error or a read deadline, and its goodbye.
+///
+/// These are the [`Protocol`] hooks, on the codec, where the state they
+/// need lives. A protocol whose codec implements this trait writes its
+/// hooks once with [`conversation_hooks!`](crate::conversation_hooks) in
+/// its `impl Protocol`; each method has the no-op default of the hook of
+/// the same name, so a codec writes only what differs. (A protocol can
+/// also override the hooks on [`Protocol`] directly, which works with any
+/// codec.) [`Http`](crate::http::Http),
+/// [`WebSocket`](crate::websocket::WebSocket) and
+/// [`WsClient`](crate::websocket::WsClient) are built this way.
+pub trait Conversation: Decoder {
+    /// See [`Protocol::poll_output`].
+    fn poll_output(&mut self, dst: &mut BytesMut) {
+        let _ = dst;
+    }
+
+    /// See [`Protocol::should_close`].
+    fn should_close(&self) -> bool {
+        false
+    }
+
+    /// See [`Protocol::error_response`].
+    fn error_response(&mut self, err: &<Self as Decoder>::Error) -> Option<Bytes> {
+        let _ = err;
+        None
+    }
+
+    /// See [`Protocol::read_timeout`].
+    fn read_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// See [`Protocol::timeout_response`].
+    fn timeout_response(&mut self) -> Option<Bytes> {
+        None
+    }
+
+    /// See [`Protocol::close_output`].
+    fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
+        let _ = (dst, shutdown);
+    }
+}
+
+/// Writes the [`Protocol`] hooks of a protocol whose codec implements
+/// [`Conversation`]: put `conversation_hooks!();` in the `impl Protocol`.
+///
+/// ```
+/// use std::time::Duration;
+/// use workerman_protocols::{conversation_hooks, Conversation, Payload, Protocol};
+/// use workerman_protocols::{TextCodec, TextCodecError};
+/// # use bytes::BytesMut;
+/// # use tokio_util::codec::{Decoder, Encoder};
+///
+/// /// Lines, closed after a minute of silence.
+/// struct Quiet;
+/// struct QuietCodec(TextCodec);
+/// # impl Decoder for QuietCodec {
+/// #     type Item = Payload;
+/// #     type Error = TextCodecError;
+/// #     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Payload>, TextCodecError> {
+/// #         self.0.decode(src)
+/// #     }
+/// # }
+/// # impl Encoder<Payload> for QuietCodec {
+/// #     type Error = TextCodecError;
+/// #     fn encode(&mut self, item: Payload, dst: &mut BytesMut) -> Result<(), TextCodecError> {
+/// #         self.0.encode(item, dst)
+/// #     }
+/// # }
+///
+/// impl Conversation for QuietCodec {
+///     fn read_timeout(&self) -> Option<Duration> {
+///         Some(Duration::from_secs(60))
+///     }
+/// }
+///
+/// impl Protocol for Quiet {
+///     const SCHEME: &'static str = "quiet";
+///     type Inbound = Payload;
+///     type Outbound = Payload;
+///     type Error = TextCodecError;
+///     type Codec = QuietCodec;
+///
+///     fn codec(max_package_size: usize) -> QuietCodec {
+///         QuietCodec(TextCodec::new(max_package_size))
+///     }
+///
+///     conversation_hooks!();
+/// }
+///
+/// assert_eq!(Quiet::read_timeout(&Quiet::codec(1024)), Some(Duration::from_secs(60)));
+/// ```
+#[macro_export]
+macro_rules! conversation_hooks {
+    () => {
+        fn poll_output(codec: &mut Self::Codec, dst: &mut $crate::__private::BytesMut) {
+            $crate::Conversation::poll_output(codec, dst)
+        }
+
+        fn should_close(codec: &Self::Codec) -> bool {
+            $crate::Conversation::should_close(codec)
+        }
+
+        fn error_response(
+            codec: &mut Self::Codec,
+            err: &Self::Error,
+        ) -> ::std::option::Option<$crate::__private::Bytes> {
+            $crate::Conversation::error_response(codec, err)
+        }
+
+        fn read_timeout(codec: &Self::Codec) -> ::std::option::Option<::std::time::Duration> {
+            $crate::Conversation::read_timeout(codec)
+        }
+
+        fn timeout_response(
+            codec: &mut Self::Codec,
+        ) -> ::std::option::Option<$crate::__private::Bytes> {
+            $crate::Conversation::timeout_response(codec)
+        }
+
+        fn close_output(
+            codec: &mut Self::Codec,
+            dst: &mut $crate::__private::BytesMut,
+            shutdown: bool,
+        ) {
+            $crate::Conversation::close_output(codec, dst, shutdown)
+        }
+    };
+}

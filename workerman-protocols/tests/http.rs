@@ -9,6 +9,7 @@ use workerman_protocols::http::{
     Chunk, Cookie, HttpCodec, HttpCodecError, HttpConfig, Method, Outgoing, Request, Response,
     SameSite, ServerSentEvent, Version,
 };
+use workerman_protocols::Conversation;
 
 const MAX_BODY: usize = 64 * 1024;
 

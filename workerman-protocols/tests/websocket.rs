@@ -10,6 +10,7 @@ use workerman_protocols::websocket::{
     CloseCode, CloseFrame, HandshakeError, Message, ProtocolError, Settings, WebSocket,
     WebSocketCodec, WebSocketConfig, WebSocketError, WsClient, WsClientCodec,
 };
+use workerman_protocols::Conversation;
 use workerman_protocols::{ClientTarget, Protocol};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";

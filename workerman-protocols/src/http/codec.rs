@@ -15,7 +15,7 @@ use super::response::{Body, Framing, HeadOptions, Response};
 use super::sse::ServerSentEvent;
 use super::status::reason_phrase;
 use super::{HttpConfig, Outgoing};
-use crate::DEFAULT_MAX_PACKAGE_SIZE;
+use crate::{Conversation, DEFAULT_MAX_PACKAGE_SIZE};
 
 /// Requests decoded but not answered yet beyond which a connection is
 /// refused: only handlers that answer later (from another task) let them
@@ -190,56 +190,6 @@ impl HttpCodec {
     /// How many decoded requests still wait for their response.
     pub fn awaiting_responses(&self) -> usize {
         self.awaiting.len()
-    }
-
-    /// Moves the bytes the codec wants written by itself (`100 Continue`)
-    /// to `dst` (the `poll_output` hook).
-    pub fn poll_output(&mut self, dst: &mut BytesMut) {
-        if !self.out.is_empty() {
-            dst.extend_from_slice(&self.out);
-            self.out.clear();
-        }
-    }
-
-    /// The answer to a decode error (the `error_response` hook): a status
-    /// line with `Connection: close`, or nothing when the error has no
-    /// status or a response is already under way (an answer now would be
-    /// out of order).
-    pub fn error_response(&mut self, err: &HttpCodecError) -> Option<Bytes> {
-        self.must_close = true;
-        if self.stream.is_some() || !self.awaiting.is_empty() {
-            return None;
-        }
-        err.status().map(error_answer)
-    }
-
-    /// How long the connection may wait for data now (the `read_timeout`
-    /// hook): the rest of the head deadline while a head arrives, the body
-    /// timeout while a body arrives, the keep-alive timeout between
-    /// requests; none while a response is owed or streaming.
-    pub fn read_timeout(&self) -> Option<Duration> {
-        if self.stream.is_some() || !self.awaiting.is_empty() || self.closed_for_reading {
-            return None;
-        }
-        match &self.reading {
-            Reading::Idle => self.config.keep_alive_timeout,
-            Reading::Head { started, .. } => {
-                Some(self.config.head_timeout.saturating_sub(started.elapsed()))
-            }
-            Reading::Body { .. } => Some(self.config.body_timeout),
-        }
-    }
-
-    /// The answer when the read deadline passed (the `timeout_response`
-    /// hook): 408 when a request was arriving, nothing on an idle
-    /// keep-alive connection (a 408 there could be taken by the client as
-    /// the answer to a request it is just sending).
-    pub fn timeout_response(&mut self) -> Option<Bytes> {
-        self.must_close = true;
-        match self.reading {
-            Reading::Idle => None,
-            Reading::Head { .. } | Reading::Body { .. } => Some(error_answer(408)),
-        }
     }
 
     /// A head that has not ended within the size limit is refused.
@@ -483,6 +433,62 @@ impl HttpCodec {
         if let Some(s) = self.stream.take() {
             self.must_close |= s.close_after;
         }
+    }
+}
+
+impl Conversation for HttpCodec {
+    /// Moves the bytes the codec wants written by itself (`100 Continue`)
+    /// to `dst` (the `poll_output` hook).
+    fn poll_output(&mut self, dst: &mut BytesMut) {
+        if !self.out.is_empty() {
+            dst.extend_from_slice(&self.out);
+            self.out.clear();
+        }
+    }
+
+    /// The answer to a decode error (the `error_response` hook): a status
+    /// line with `Connection: close`, or nothing when the error has no
+    /// status or a response is already under way (an answer now would be
+    /// out of order).
+    fn error_response(&mut self, err: &HttpCodecError) -> Option<Bytes> {
+        self.must_close = true;
+        if self.stream.is_some() || !self.awaiting.is_empty() {
+            return None;
+        }
+        err.status().map(error_answer)
+    }
+
+    /// How long the connection may wait for data now (the `read_timeout`
+    /// hook): the rest of the head deadline while a head arrives, the body
+    /// timeout while a body arrives, the keep-alive timeout between
+    /// requests; none while a response is owed or streaming.
+    fn read_timeout(&self) -> Option<Duration> {
+        if self.stream.is_some() || !self.awaiting.is_empty() || self.closed_for_reading {
+            return None;
+        }
+        match &self.reading {
+            Reading::Idle => self.config.keep_alive_timeout,
+            Reading::Head { started, .. } => {
+                Some(self.config.head_timeout.saturating_sub(started.elapsed()))
+            }
+            Reading::Body { .. } => Some(self.config.body_timeout),
+        }
+    }
+
+    /// The answer when the read deadline passed (the `timeout_response`
+    /// hook): 408 when a request was arriving, nothing on an idle
+    /// keep-alive connection (a 408 there could be taken by the client as
+    /// the answer to a request it is just sending).
+    fn timeout_response(&mut self) -> Option<Bytes> {
+        self.must_close = true;
+        match self.reading {
+            Reading::Idle => None,
+            Reading::Head { .. } | Reading::Body { .. } => Some(error_answer(408)),
+        }
+    }
+
+    fn should_close(&self) -> bool {
+        self.wants_close()
     }
 }
 

@@ -325,25 +325,7 @@ impl<S: HttpSettings> Protocol for Http<S> {
         HttpCodec::new(S::config(), max_package_size)
     }
 
-    fn poll_output(codec: &mut HttpCodec, dst: &mut bytes::BytesMut) {
-        codec.poll_output(dst);
-    }
-
-    fn should_close(codec: &HttpCodec) -> bool {
-        codec.wants_close()
-    }
-
-    fn error_response(codec: &mut HttpCodec, err: &HttpCodecError) -> Option<Bytes> {
-        codec.error_response(err)
-    }
-
-    fn read_timeout(codec: &HttpCodec) -> Option<Duration> {
-        codec.read_timeout()
-    }
-
-    fn timeout_response(codec: &mut HttpCodec) -> Option<Bytes> {
-        codec.timeout_response()
-    }
+    crate::conversation_hooks!();
 }
 
 /// What a handler sends on an HTTP connection (the protocol's outbound

@@ -13,7 +13,7 @@ use super::frame::Role;
 use super::request::MAX_HEADERS;
 use super::session::Session;
 use super::{CloseCode, HandshakeError, Message, WebSocketConfig, WebSocketError};
-use crate::{ClientTarget, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
+use crate::{ClientTarget, Conversation, Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
 /// The `ws://` protocol: a WebSocket client for
 /// `AsyncTcpConnection` (Workerman's `ws://` client).
@@ -55,29 +55,7 @@ impl Protocol for WsClient {
             .build(target)
     }
 
-    fn poll_output(codec: &mut WsClientCodec, dst: &mut BytesMut) {
-        codec.take_output(dst);
-    }
-
-    fn should_close(codec: &WsClientCodec) -> bool {
-        codec.is_finished()
-    }
-
-    fn error_response(codec: &mut WsClientCodec, err: &WebSocketError) -> Option<Bytes> {
-        codec.error_response(err)
-    }
-
-    fn read_timeout(codec: &WsClientCodec) -> Option<Duration> {
-        codec.read_timeout()
-    }
-
-    fn timeout_response(codec: &mut WsClientCodec) -> Option<Bytes> {
-        codec.timeout_response()
-    }
-
-    fn close_output(codec: &mut WsClientCodec, dst: &mut BytesMut, shutdown: bool) {
-        codec.close_output(dst, shutdown);
-    }
+    crate::conversation_hooks!();
 }
 
 /// Builds a [`WsClientCodec`] with custom headers, an `Origin`,
@@ -401,61 +379,6 @@ impl WsClientCodec {
         }
     }
 
-    /// The answer to a decode error: a close frame once open (nothing for
-    /// a failed handshake).
-    pub fn error_response(&mut self, err: &WebSocketError) -> Option<Bytes> {
-        match self.phase {
-            Phase::Open => self.session.error_close(err).map(BytesMut::freeze),
-            _ => {
-                self.phase = Phase::Done;
-                None
-            }
-        }
-    }
-
-    /// What is left of the handshake timeout while waiting for the `101`;
-    /// the idle timeout once open.
-    pub fn read_timeout(&self) -> Option<Duration> {
-        match self.phase {
-            Phase::Handshake => self
-                .deadline
-                .map(|d| d.saturating_duration_since(Instant::now())),
-            Phase::Open if !self.session.finished() => self.config.idle_timeout,
-            _ => None,
-        }
-    }
-
-    /// A close frame 1001 when the idle timeout passed.
-    pub fn timeout_response(&mut self) -> Option<Bytes> {
-        match self.phase {
-            Phase::Open => self
-                .session
-                .close_with(CloseCode::Away, "idle timeout")
-                .map(BytesMut::freeze),
-            _ => {
-                self.phase = Phase::Done;
-                None
-            }
-        }
-    }
-
-    /// Our goodbye when the application closes the connection: a masked
-    /// close frame 1000 (1001 when `shutdown`) once open, unless one
-    /// already went out.
-    pub fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
-        if self.phase != Phase::Open {
-            return;
-        }
-        let code = if shutdown {
-            CloseCode::Away
-        } else {
-            CloseCode::Normal
-        };
-        if let Some(frame) = self.session.close_with(code, "") {
-            dst.extend_from_slice(&frame);
-        }
-    }
-
     /// Reads and checks the `101`; `Ok(false)` while it is incomplete.
     fn read_response(&mut self, src: &mut BytesMut) -> Result<bool, WebSocketError> {
         let max = self.config.max_head_size;
@@ -517,6 +440,71 @@ impl Default for WsClientCodec {
     /// A codec for `ws://localhost/` with the default settings.
     fn default() -> Self {
         WsClientCodec::builder().build(&ClientTarget::new("localhost", None, "/"))
+    }
+}
+
+impl Conversation for WsClientCodec {
+    /// The answer to a decode error: a close frame once open (nothing for
+    /// a failed handshake).
+    fn error_response(&mut self, err: &WebSocketError) -> Option<Bytes> {
+        match self.phase {
+            Phase::Open => self.session.error_close(err).map(BytesMut::freeze),
+            _ => {
+                self.phase = Phase::Done;
+                None
+            }
+        }
+    }
+
+    /// What is left of the handshake timeout while waiting for the `101`;
+    /// the idle timeout once open.
+    fn read_timeout(&self) -> Option<Duration> {
+        match self.phase {
+            Phase::Handshake => self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now())),
+            Phase::Open if !self.session.finished() => self.config.idle_timeout,
+            _ => None,
+        }
+    }
+
+    /// A close frame 1001 when the idle timeout passed.
+    fn timeout_response(&mut self) -> Option<Bytes> {
+        match self.phase {
+            Phase::Open => self
+                .session
+                .close_with(CloseCode::Away, "idle timeout")
+                .map(BytesMut::freeze),
+            _ => {
+                self.phase = Phase::Done;
+                None
+            }
+        }
+    }
+
+    /// Our goodbye when the application closes the connection: a masked
+    /// close frame 1000 (1001 when `shutdown`) once open, unless one
+    /// already went out.
+    fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let code = if shutdown {
+            CloseCode::Away
+        } else {
+            CloseCode::Normal
+        };
+        if let Some(frame) = self.session.close_with(code, "") {
+            dst.extend_from_slice(&frame);
+        }
+    }
+
+    fn poll_output(&mut self, dst: &mut BytesMut) {
+        self.take_output(dst)
+    }
+
+    fn should_close(&self) -> bool {
+        self.is_finished()
     }
 }
 

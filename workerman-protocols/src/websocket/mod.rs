@@ -111,9 +111,6 @@ mod session;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::time::Duration;
-
-use bytes::{Bytes, BytesMut};
 
 pub use client::{WsClient, WsClientBuilder, WsClientCodec};
 pub use config::WebSocketConfig;
@@ -200,27 +197,5 @@ impl<S: Settings> Protocol for WebSocket<S> {
         WebSocketCodec::with_config(max_package_size, S::config())
     }
 
-    fn poll_output(codec: &mut WebSocketCodec, dst: &mut BytesMut) {
-        codec.take_output(dst);
-    }
-
-    fn should_close(codec: &WebSocketCodec) -> bool {
-        codec.is_finished()
-    }
-
-    fn error_response(codec: &mut WebSocketCodec, err: &WebSocketError) -> Option<Bytes> {
-        codec.error_response(err)
-    }
-
-    fn read_timeout(codec: &WebSocketCodec) -> Option<Duration> {
-        codec.read_timeout()
-    }
-
-    fn timeout_response(codec: &mut WebSocketCodec) -> Option<Bytes> {
-        codec.timeout_response()
-    }
-
-    fn close_output(codec: &mut WebSocketCodec, dst: &mut BytesMut, shutdown: bool) {
-        codec.close_output(dst, shutdown);
-    }
+    crate::conversation_hooks!();
 }

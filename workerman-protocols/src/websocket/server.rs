@@ -11,7 +11,7 @@ use super::handshake::{check_request, error_response, timeout_response, Answered
 use super::request::{ParseError, Request};
 use super::session::Session;
 use super::{CloseCode, HandshakeError, Message, WebSocketConfig, WebSocketError};
-use crate::DEFAULT_MAX_PACKAGE_SIZE;
+use crate::{Conversation, DEFAULT_MAX_PACKAGE_SIZE};
 
 /// Where a server connection is.
 #[derive(Debug)]
@@ -117,67 +117,6 @@ impl WebSocketCodec {
         }
     }
 
-    /// The answer to a decode error: an HTTP error during the handshake, a
-    /// close frame with the error's code after it.
-    pub fn error_response(&mut self, err: &WebSocketError) -> Option<Bytes> {
-        match (&self.phase, err) {
-            (Phase::Request, WebSocketError::Handshake(h)) => {
-                self.phase = Phase::Done;
-                let mut dst = BytesMut::new();
-                error_response(h, &mut dst);
-                Some(dst.freeze())
-            }
-            (Phase::Open, _) => self.session.error_close(err).map(BytesMut::freeze),
-            _ => None,
-        }
-    }
-
-    /// How long to wait for the peer now: what is left of the handshake
-    /// timeout while the request head is awaited, the idle timeout once
-    /// open.
-    pub fn read_timeout(&self) -> Option<Duration> {
-        match self.phase {
-            Phase::Request => self
-                .deadline
-                .map(|d| d.saturating_duration_since(Instant::now())),
-            Phase::Open if !self.session.finished() => self.config.idle_timeout,
-            _ => None,
-        }
-    }
-
-    /// The answer when [`read_timeout`](WebSocketCodec::read_timeout)
-    /// passed: 408 during the handshake, a close frame 1001 after it.
-    pub fn timeout_response(&mut self) -> Option<Bytes> {
-        match self.phase {
-            Phase::Request => {
-                self.phase = Phase::Done;
-                Some(timeout_response())
-            }
-            Phase::Open => self
-                .session
-                .close_with(CloseCode::Away, "idle timeout")
-                .map(BytesMut::freeze),
-            _ => None,
-        }
-    }
-
-    /// Our goodbye when the application (or a stopping worker: `shutdown`)
-    /// closes the connection: a close frame 1000 (1001 on shutdown) once
-    /// open, unless one already went out; nothing before the `101`.
-    pub fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
-        if !matches!(self.phase, Phase::Open) {
-            return;
-        }
-        let (code, reason) = if shutdown {
-            (CloseCode::Away, "server shutting down")
-        } else {
-            (CloseCode::Normal, "")
-        };
-        if let Some(frame) = self.session.close_with(code, reason) {
-            dst.extend_from_slice(&frame);
-        }
-    }
-
     /// Reads the request head; `Ok(None)` while it is incomplete.
     fn read_request(&mut self, src: &mut BytesMut) -> Result<Option<Message>, WebSocketError> {
         let max = self.config.max_head_size;
@@ -232,6 +171,77 @@ impl Default for WebSocketCodec {
     /// Uses [`DEFAULT_MAX_PACKAGE_SIZE`] (10 MiB) and the default config.
     fn default() -> Self {
         WebSocketCodec::new(DEFAULT_MAX_PACKAGE_SIZE)
+    }
+}
+
+impl Conversation for WebSocketCodec {
+    /// The answer to a decode error: an HTTP error during the handshake, a
+    /// close frame with the error's code after it.
+    fn error_response(&mut self, err: &WebSocketError) -> Option<Bytes> {
+        match (&self.phase, err) {
+            (Phase::Request, WebSocketError::Handshake(h)) => {
+                self.phase = Phase::Done;
+                let mut dst = BytesMut::new();
+                error_response(h, &mut dst);
+                Some(dst.freeze())
+            }
+            (Phase::Open, _) => self.session.error_close(err).map(BytesMut::freeze),
+            _ => None,
+        }
+    }
+
+    /// How long to wait for the peer now: what is left of the handshake
+    /// timeout while the request head is awaited, the idle timeout once
+    /// open.
+    fn read_timeout(&self) -> Option<Duration> {
+        match self.phase {
+            Phase::Request => self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now())),
+            Phase::Open if !self.session.finished() => self.config.idle_timeout,
+            _ => None,
+        }
+    }
+
+    /// The answer when [`read_timeout`](WebSocketCodec::read_timeout)
+    /// passed: 408 during the handshake, a close frame 1001 after it.
+    fn timeout_response(&mut self) -> Option<Bytes> {
+        match self.phase {
+            Phase::Request => {
+                self.phase = Phase::Done;
+                Some(timeout_response())
+            }
+            Phase::Open => self
+                .session
+                .close_with(CloseCode::Away, "idle timeout")
+                .map(BytesMut::freeze),
+            _ => None,
+        }
+    }
+
+    /// Our goodbye when the application (or a stopping worker: `shutdown`)
+    /// closes the connection: a close frame 1000 (1001 on shutdown) once
+    /// open, unless one already went out; nothing before the `101`.
+    fn close_output(&mut self, dst: &mut BytesMut, shutdown: bool) {
+        if !matches!(self.phase, Phase::Open) {
+            return;
+        }
+        let (code, reason) = if shutdown {
+            (CloseCode::Away, "server shutting down")
+        } else {
+            (CloseCode::Normal, "")
+        };
+        if let Some(frame) = self.session.close_with(code, reason) {
+            dst.extend_from_slice(&frame);
+        }
+    }
+
+    fn poll_output(&mut self, dst: &mut BytesMut) {
+        self.take_output(dst)
+    }
+
+    fn should_close(&self) -> bool {
+        self.is_finished()
     }
 }
 
