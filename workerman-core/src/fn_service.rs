@@ -34,67 +34,62 @@ use crate::{Connection, ConnectionError, Service, Worker, WorkerContext};
 /// One stored callback: its arguments as one value, its future boxed.
 type Callback<A> = Arc<dyn Fn(A) -> BoxFuture<'static, ()> + Send + Sync>;
 
-/// The callbacks set so far; `None` is a no-op.
-struct Callbacks<P: Protocol> {
-    on_worker_start: Option<Callback<WorkerContext<P>>>,
-    on_worker_reload: Option<Callback<WorkerContext<P>>>,
-    on_worker_stop: Option<Callback<WorkerContext<P>>>,
-    on_connect: Option<Callback<Connection<P>>>,
-    on_message: Option<Callback<(Connection<P>, P::Inbound)>>,
-    on_close: Option<Callback<Connection<P>>>,
-    on_buffer_full: Option<Callback<Connection<P>>>,
-    on_buffer_drain: Option<Callback<Connection<P>>>,
-    on_error: Option<Callback<(Connection<P>, ConnectionError)>>,
+/// The nine callbacks, listed once: their stored form ([`Callbacks`]: a
+/// field each, `Clone`, `new`, the names for `Debug`) comes from this list.
+///
+/// The public `on_*` setters below are written out, not generated: rustc
+/// quotes a setter's signature and `where` clause when a closure does not
+/// fit (a moved capture, a future that returns a value, a lock held across
+/// an `await`: `tests/ui`), and a generated signature makes it quote this
+/// macro's internals (`F: Fn($($ty),+)`) and the whole list instead. Each
+/// setter's body is one call: `with_service` / `set_stateful`.
+macro_rules! callbacks {
+    ($($name:ident: $args:ty,)*) => {
+        /// The callbacks set so far; `None` is a no-op.
+        struct Callbacks<P: Protocol> {
+            $($name: Option<Callback<$args>>,)*
+        }
+
+        impl<P: Protocol> Clone for Callbacks<P> {
+            fn clone(&self) -> Self {
+                Callbacks {
+                    $($name: self.$name.clone(),)*
+                }
+            }
+        }
+
+        impl<P: Protocol> Callbacks<P> {
+            fn new() -> Self {
+                Callbacks {
+                    $($name: None,)*
+                }
+            }
+
+            /// The names of the callbacks that are set, for `Debug`.
+            fn set_names(&self) -> Vec<&'static str> {
+                let mut names = Vec::new();
+                $(
+                    if self.$name.is_some() {
+                        names.push(stringify!($name));
+                    }
+                )*
+                names
+            }
+        }
+    };
 }
 
-impl<P: Protocol> Clone for Callbacks<P> {
-    fn clone(&self) -> Self {
-        Callbacks {
-            on_worker_start: self.on_worker_start.clone(),
-            on_worker_reload: self.on_worker_reload.clone(),
-            on_worker_stop: self.on_worker_stop.clone(),
-            on_connect: self.on_connect.clone(),
-            on_message: self.on_message.clone(),
-            on_close: self.on_close.clone(),
-            on_buffer_full: self.on_buffer_full.clone(),
-            on_buffer_drain: self.on_buffer_drain.clone(),
-            on_error: self.on_error.clone(),
-        }
-    }
-}
-
-impl<P: Protocol> Callbacks<P> {
-    fn new() -> Self {
-        Callbacks {
-            on_worker_start: None,
-            on_worker_reload: None,
-            on_worker_stop: None,
-            on_connect: None,
-            on_message: None,
-            on_close: None,
-            on_buffer_full: None,
-            on_buffer_drain: None,
-            on_error: None,
-        }
-    }
-
-    /// The names of the callbacks that are set, for `Debug`.
-    fn set_names(&self) -> Vec<&'static str> {
-        [
-            ("on_worker_start", self.on_worker_start.is_some()),
-            ("on_worker_reload", self.on_worker_reload.is_some()),
-            ("on_worker_stop", self.on_worker_stop.is_some()),
-            ("on_connect", self.on_connect.is_some()),
-            ("on_message", self.on_message.is_some()),
-            ("on_close", self.on_close.is_some()),
-            ("on_buffer_full", self.on_buffer_full.is_some()),
-            ("on_buffer_drain", self.on_buffer_drain.is_some()),
-            ("on_error", self.on_error.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, set)| set.then_some(name))
-        .collect()
-    }
+// Each callback's arguments, stored as one value.
+callbacks! {
+    on_worker_start: WorkerContext<P>,
+    on_worker_reload: WorkerContext<P>,
+    on_worker_stop: WorkerContext<P>,
+    on_connect: Connection<P>,
+    on_message: (Connection<P>, P::Inbound),
+    on_close: Connection<P>,
+    on_buffer_full: Connection<P>,
+    on_buffer_drain: Connection<P>,
+    on_error: (Connection<P>, ConnectionError),
 }
 
 /// A [`Service`] made of async closures, one per callback; build it on a
