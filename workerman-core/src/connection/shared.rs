@@ -1,4 +1,17 @@
 //! The state one connection shares between its task and its handles.
+//!
+//! [`Shared`] is laid out by how often each part is touched:
+//!
+//! * atomics read on every send or package without a lock (state, pause,
+//!   cork and event flags, the buffer limit, counters);
+//! * [`Inner`], under one lock: the write half, the codec and the send
+//!   queue (`queue.rs`, byte-bounded, unit-tested on its own), and the
+//!   pending callback events;
+//! * [`Addrs`], under its own lock (rarely read, changed on reconnect);
+//! * [`Rare`], one pointer made on first use: reconnect, extensions,
+//!   pipes, and waiters for room in the queue.
+//!
+//! An idle connection is this struct plus its task; see `benches/idle_memory`.
 
 use std::collections::VecDeque;
 use std::io;
@@ -92,6 +105,7 @@ pub(crate) struct Inner<P: Protocol> {
     /// user code keeps handles. Empty while connecting and after the end;
     /// a datagram "connection" (no task) keeps it for its handles' life.
     io: Option<WriteHalf>,
+    /// The protocol's codec: decodes for the task, encodes for senders.
     pub(crate) codec: P::Codec,
     /// Bytes waiting for the socket, and replies held for a batch's single
     /// write (corked, or queued behind corked ones: `queue.held()`). When
@@ -150,30 +164,42 @@ pub(crate) trait RecvControl: Send + Sync {
 /// Shared by the connection task and every [`Connection`](crate::Connection)
 /// handle.
 pub(crate) struct Shared<P: Protocol> {
+    /// The connection id (`Connection::id`): unique in the process,
+    /// shared by accepted and outgoing connections.
     pub(crate) id: u64,
     /// The peer's and our address (an outgoing connection learns them
     /// when it connects, again on each reconnect).
     pub(crate) addrs: Mutex<Addrs>,
+    /// What senders and the task change together under one lock: the
+    /// socket's write half, the codec, the send queue, pending events (see
+    /// [`Inner`]). One lock, so two senders never interleave bytes.
     pub(crate) inner: Mutex<Inner<P>>,
+    /// The [`State`] as a `u8`: read by every send without the lock.
     state: AtomicU8,
+    /// Reading is paused (`pause_recv`, a full pipe destination).
     pub(crate) paused: AtomicBool,
+    /// The send buffer's limit in bytes (`set_max_send_buffer_size`).
     pub(crate) max_send_buffer: AtomicUsize,
     /// Wake the reader half of the task (events, state changes, resume)
     /// and its writer half (data queued, state changes); see
     /// [`wake_reader`](Shared::wake_reader).
     signals: super::signal::Signals,
+    /// Bytes read and written, and failed sends (`Connection::stats`).
     pub(crate) counters: ConnCounters,
+    /// The worker instance that accepted it, which lists it and counts it;
+    /// `None` for an outgoing connection.
     pub(crate) worker: Option<Arc<WorkerShared<P>>>,
     /// See [`Rare`]; made on first use.
     rare: once_cell::race::OnceBox<Rare<P>>,
     /// `rare.pipe` is set: checked for every package without a lock.
     pub(crate) piped: AtomicBool,
-    /// Half-close support for pipes: the peer has sent FIN (`read_eof`);
-    /// a FIN was asked for once the queue is flushed (`end_requested`); it
-    /// was sent (`write_shut`). A connection with both directions finished
-    /// closes.
+    /// Half-close, for pipes (a connection with both directions finished
+    /// closes): the peer has sent FIN.
     pub(crate) read_eof: AtomicBool,
+    /// A FIN is to be sent once the queue is flushed (the pipe's source
+    /// ended).
     pub(crate) end_requested: AtomicBool,
+    /// That FIN was sent.
     pub(crate) write_shut: AtomicBool,
     /// Set by the connection's own task while it delivers a package that
     /// was read together with more: sends queue instead of writing, and
