@@ -2,7 +2,6 @@
 //! the stop sequence. An instance is a thread of an in-process [`Server`]
 //! (crate::Server) or the whole of a worker process.
 
-use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use crate::connection::WorkerShared;
 use crate::context::WorkerContext;
 use crate::guard::run_guarded;
 use crate::instance_shared::StopMode;
-use crate::listener::{accept_loop, StdListener};
+use crate::listener::{accept_loop, Listener, StdListener};
 use crate::sync::lock;
 use crate::worker::WorkerConfig;
 use crate::Service;
@@ -35,34 +34,37 @@ pub(crate) struct InstanceRun<S: Service> {
 }
 
 impl<S: Service> InstanceRun<S> {
-    /// Runs the instance on this thread with its own current-thread
-    /// runtime; `ready` learns whether it is listening.
-    pub(crate) fn run_thread(
+    /// Starts the instance on a thread of its own with its own
+    /// current-thread runtime. Everything that can fail (making the
+    /// runtime, registering the listener with it, starting the thread)
+    /// happens here, on the caller's thread, so the caller learns of a
+    /// failure without waiting for the new thread (and never blocks the
+    /// runtime it may be called from).
+    pub(crate) fn spawn_thread(
         self,
-        ready: std_mpsc::SyncSender<std::io::Result<()>>,
-    ) -> InstanceReport {
-        let rt = match tokio::runtime::Builder::new_current_thread()
+        thread_name: String,
+    ) -> std::io::Result<std::thread::JoinHandle<InstanceReport>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                // The spawner waits on this channel; if it has gone there
-                // is nobody to tell.
-                let _ = ready.send(Err(e));
-                return InstanceReport::default();
-            }
+            .build()?;
+        // The listener is registered with the new runtime's reactor.
+        let listener = {
+            let _entered = rt.enter();
+            self.listener.into_tokio()?
         };
-        let span = tracing::info_span!("worker", name = %self.worker.name, id = self.worker.id);
-        let _entered = span.enter();
-        rt.block_on(self.serve(
-            move |r| {
-                let _ = ready.send(r);
-            },
-            || {},
-        ))
-        // Dropping the runtime here cancels the tasks of connections still
-        // open after the stop deadline.
+        let run = Running {
+            service: self.service,
+            worker: self.worker,
+            config: self.config,
+            stop_timeout: self.stop_timeout,
+        };
+        std::thread::Builder::new().name(thread_name).spawn(move || {
+            let span = tracing::info_span!("worker", name = %run.worker.name, id = run.worker.id);
+            let _entered = span.enter();
+            rt.block_on(run.serve(listener, || {}))
+            // Dropping the runtime here cancels the tasks of connections
+            // still open after the stop deadline.
+        })
     }
 
     /// Serves until the worker's shutdown token is cancelled, then stops as
@@ -82,6 +84,30 @@ impl<S: Service> InstanceRun<S> {
             }
         };
         listening(Ok(()));
+        Running {
+            service: self.service,
+            worker: self.worker,
+            config: self.config,
+            stop_timeout: self.stop_timeout,
+        }
+        .serve(listener, started)
+        .await
+    }
+}
+
+/// An instance whose listener is registered with the runtime it runs on.
+struct Running<S: Service> {
+    service: Arc<S>,
+    worker: Arc<WorkerShared<S::Protocol>>,
+    config: Arc<WorkerConfig>,
+    stop_timeout: Duration,
+}
+
+impl<S: Service> Running<S> {
+    /// `on_worker_start`, then accepts until the worker's shutdown token is
+    /// cancelled, then stops as its `StopMode` says; `started` is told once
+    /// `on_worker_start` has returned.
+    async fn serve(self, listener: Listener, started: impl FnOnce()) -> InstanceReport {
         let ctx = WorkerContext::from_shared(Arc::clone(&self.worker));
         run_guarded(
             async { self.service.on_worker_start(&ctx).await },

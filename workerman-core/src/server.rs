@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -217,13 +216,16 @@ impl Server {
     /// Binds every worker's address and starts its instances; returns once
     /// all are listening (the instances then run `on_worker_start`, and
     /// accept after it completes). Can be called inside or outside a tokio
-    /// runtime.
+    /// runtime: it never waits for the instances' threads (each instance's
+    /// runtime is made, and its listener registered, before its thread
+    /// starts), so it does not block the runtime it is called from.
     ///
     /// # Errors
     ///
     /// A bad address, a scheme that does not match the service's protocol,
-    /// a bind failure (address in use, permission denied) or a thread that
-    /// cannot start. Workers started before the failure are stopped again.
+    /// a bind failure (address in use, permission denied), or a runtime or
+    /// thread that cannot start. Workers started before the failure are
+    /// stopped again.
     pub fn spawn(self) -> Result<ServerHandle, Error> {
         let token = CancellationToken::new();
         let mut handle = ServerHandle {
@@ -326,7 +328,6 @@ pub(crate) fn launch<S: Service>(
             Arc::clone(&stats),
             token.clone(),
         ));
-        let (ready_tx, ready_rx) = std_mpsc::sync_channel(1);
         let instance = InstanceRun {
             listener,
             service: Arc::clone(&worker.service),
@@ -334,23 +335,13 @@ pub(crate) fn launch<S: Service>(
             config: Arc::clone(&config),
             stop_timeout: shutdown_timeout,
         };
-        let thread = std::thread::Builder::new()
-            .name(format!("{}-{}", config.name, id))
-            .spawn(move || instance.run_thread(ready_tx))
+        let thread = instance
+            .spawn_thread(format!("{}-{}", config.name, id))
             .map_err(|source| Error::Runtime {
                 name: config.name.clone(),
                 source,
             })?;
-        let started = ready_rx.recv().unwrap_or_else(|_| {
-            Err(std::io::Error::other(
-                "worker thread ended before it started",
-            ))
-        });
         launched.instances.push(Instance { thread, stats });
-        started.map_err(|source| Error::Runtime {
-            name: config.name.clone(),
-            source,
-        })?;
     }
     Ok(launched)
 }
