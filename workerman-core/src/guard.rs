@@ -3,6 +3,13 @@
 //! callback's future is made or polled, logs it and counts it, and tells
 //! the caller, which decides what the panic ends (a connection is closed;
 //! a worker goes on).
+//!
+//! Two other `catch_unwind`s exist, and neither is a second guard:
+//! `fn_service::invoke` catches a panic raised while a closure *makes* its
+//! future and raises it again inside the future it returns, so that this
+//! guard sees it like any other; `conn_set` wraps each whole connection
+//! task, as the set's safety net (a panic there is a bug of ours, not a
+//! callback's: the callbacks inside are already guarded).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -26,6 +33,7 @@ pub(crate) fn guard<'a, F: Future<Output = ()> + Unpin + 'a>(
     Guarded {
         fut: fut.map_err(Some),
         callback,
+        then: "closing the connection",
         stats,
         hook: None,
     }
@@ -41,7 +49,9 @@ pub(crate) async fn run_guarded<F: Future<Output = ()>>(
     stats: &WorkerStats,
 ) -> bool {
     let mut fut = std::pin::pin!(fut);
-    guard(|| fut.as_mut(), callback, Some(stats)).await
+    let mut guarded = guard(|| fut.as_mut(), callback, Some(stats));
+    guarded.then = "going on";
+    guarded.await
 }
 
 /// Something to do around each poll of a guarded future: a connection
@@ -60,6 +70,9 @@ pub(crate) struct Guarded<'a, F> {
     /// The callback's future, or the panic its making raised.
     fut: Result<F, Option<Box<dyn std::any::Any + Send>>>,
     callback: &'static str,
+    /// What happens after a panic, for the log line: a connection's
+    /// callback closes it; a worker's or a datagram's lets the caller go on.
+    then: &'static str,
     stats: Option<&'a WorkerStats>,
     hook: Option<(&'a dyn PollHook, bool)>,
 }
@@ -98,8 +111,8 @@ impl<F: Future<Output = ()> + Unpin> Future for Guarded<'_, F> {
             Err(payload) => payload.take().unwrap_or_else(|| Box::new("polled again")),
         };
         let message = panic_message(&*payload);
-        let callback = this.callback;
-        tracing::error!(callback, panic = %message, "callback panicked; closing the connection");
+        let (callback, then) = (this.callback, this.then);
+        tracing::error!(callback, panic = %message, "callback panicked; {then}");
         if let Some(s) = this.stats {
             s.callback_panics.fetch_add(1, Ordering::Relaxed);
         }

@@ -58,13 +58,16 @@ impl<S: Service> InstanceRun<S> {
             config: self.config,
             stop_timeout: self.stop_timeout,
         };
-        std::thread::Builder::new().name(thread_name).spawn(move || {
-            let span = tracing::info_span!("worker", name = %run.worker.name, id = run.worker.id);
-            let _entered = span.enter();
-            rt.block_on(run.serve(listener, || {}))
-            // Dropping the runtime here cancels the tasks of connections
-            // still open after the stop deadline.
-        })
+        std::thread::Builder::new()
+            .name(thread_name)
+            .spawn(move || {
+                let span =
+                    tracing::info_span!("worker", name = %run.worker.name, id = run.worker.id);
+                let _entered = span.enter();
+                rt.block_on(run.serve(listener, || {}))
+                // Dropping the runtime here cancels the tasks of connections
+                // still open after the stop deadline.
+            })
     }
 
     /// Serves until the worker's shutdown token is cancelled, then stops as
