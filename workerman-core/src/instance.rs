@@ -47,16 +47,11 @@ impl<S: Service> InstanceRun<S> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let (listener, run) = self.split();
         // The listener is registered with the new runtime's reactor.
         let listener = {
             let _entered = rt.enter();
-            self.listener.into_tokio()?
-        };
-        let run = Running {
-            service: self.service,
-            worker: self.worker,
-            config: self.config,
-            stop_timeout: self.stop_timeout,
+            listener.into_tokio()?
         };
         std::thread::Builder::new()
             .name(thread_name)
@@ -79,7 +74,8 @@ impl<S: Service> InstanceRun<S> {
         listening: impl FnOnce(std::io::Result<()>),
         started: impl FnOnce(),
     ) -> InstanceReport {
-        let listener = match self.listener.into_tokio() {
+        let (listener, run) = self.split();
+        let listener = match listener.into_tokio() {
             Ok(l) => l,
             Err(e) => {
                 listening(Err(e));
@@ -87,14 +83,18 @@ impl<S: Service> InstanceRun<S> {
             }
         };
         listening(Ok(()));
-        Running {
+        run.serve(listener, started).await
+    }
+
+    /// The listener, still to be registered, and the rest.
+    fn split(self) -> (StdListener, Running<S>) {
+        let run = Running {
             service: self.service,
             worker: self.worker,
             config: self.config,
             stop_timeout: self.stop_timeout,
-        }
-        .serve(listener, started)
-        .await
+        };
+        (self.listener, run)
     }
 }
 

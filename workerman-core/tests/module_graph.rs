@@ -487,14 +487,10 @@ impl Graph {
         if parent.is_empty() {
             return self.modules[at].children.contains(last);
         }
-        match self.resolve(at, &parent, 0) {
-            Some(m) => {
-                self.resolve(at, &parent, 0).is_some()
-                    && self.modules.contains_key(&Self::child(&m, last))
-                    && self.module_path_is_modules(at, &parent)
-            }
-            None => false,
-        }
+        self.module_path_is_modules(at, &parent)
+            && self
+                .resolve(at, &parent, 0)
+                .is_some_and(|m| self.modules.contains_key(&Self::child(&m, last)))
     }
 
     /// Whether every segment of `path` after its start is a module.
