@@ -159,6 +159,8 @@ const LOG_BACKLOG: usize = 1024;
 
 enum LogMsg {
     Line(String),
+    /// Terminal text (the banner), printed in order with the lines.
+    Print(String),
     Flush(SyncSender<()>),
 }
 
@@ -182,6 +184,7 @@ impl Logger {
                 for msg in rx {
                     match msg {
                         LogMsg::Line(line) => log_line(&file, &line, echo),
+                        LogMsg::Print(text) => crate::output::screen(&text),
                         LogMsg::Flush(done) => {
                             let _ = done.send(());
                         }
@@ -203,6 +206,17 @@ impl Logger {
             }
             // No writer thread: write in place.
             Err(TrySendError::Disconnected(_)) => log_line(&self.path, message, self.echo),
+        }
+    }
+
+    /// Prints `text` on the terminal after the lines logged so far,
+    /// without waiting.
+    pub(crate) fn print(&self, text: String) {
+        match self.tx.try_send(LogMsg::Print(text)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => tracing::warn!("the log writer is behind; text dropped"),
+            Err(TrySendError::Disconnected(LogMsg::Print(text))) => crate::output::screen(&text),
+            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 

@@ -32,10 +32,8 @@ pub(crate) fn banner(rows: &[[String; 4]], echo: bool, log: &Logger, program: &s
     let mode = if echo { "DEBUG" } else { "DAEMON" };
     log.line(&format!("Workerman[{program}] start in {mode} mode"));
     if echo {
-        // After the log line above: wait for it, so the terminal shows
-        // the two in order.
-        log.finish();
-        screen(&banner_text(rows));
+        // Through the log's writer, so it follows the line above.
+        log.print(banner_text(rows));
     }
 }
 
