@@ -120,12 +120,6 @@ pub(crate) enum WriteHalf {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
     Tls(TlsWriter),
-    /// A datagram socket: each write is one datagram, to `peer` (a UDP
-    /// worker answering a sender) or to the connected peer (`None`).
-    Udp {
-        socket: std::sync::Arc<tokio::net::UdpSocket>,
-        peer: Option<Box<std::net::SocketAddr>>,
-    },
 }
 
 impl WriteHalf {
@@ -139,14 +133,7 @@ impl WriteHalf {
             WriteHalf::Tcp(s) => s.as_ref().poll_write_ready(cx),
             WriteHalf::Unix(s) => s.as_ref().poll_write_ready(cx),
             WriteHalf::Tls(_) => std::task::Poll::Ready(Ok(())),
-            WriteHalf::Udp { socket, .. } => socket.poll_send_ready(cx),
         }
-    }
-
-    /// A datagram socket: nothing is ever queued (a datagram that cannot
-    /// go now is dropped, as UDP may).
-    pub(crate) fn is_datagram(&self) -> bool {
-        matches!(self, WriteHalf::Udp { .. })
     }
 
     pub(crate) fn is_tls(&self) -> bool {
@@ -159,14 +146,6 @@ impl WriteHalf {
             WriteHalf::Tcp(s) => s.try_write(buf),
             WriteHalf::Unix(s) => s.try_write(buf),
             WriteHalf::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
-            // Straight to the kernel: tokio's try_send waits for a
-            // readiness event a fresh socket has not had yet, and a UDP
-            // send on a non-blocking socket either goes or fails at once.
-            WriteHalf::Udp {
-                socket,
-                peer: Some(p),
-            } => SockRef::from(socket.as_ref()).send_to(buf, &(**p).into()),
-            WriteHalf::Udp { socket, peer: None } => SockRef::from(socket.as_ref()).send(buf),
         }
     }
 
@@ -174,7 +153,7 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(s) => s.try_write_vectored(bufs),
             WriteHalf::Unix(s) => s.try_write_vectored(bufs),
-            WriteHalf::Tls(_) | WriteHalf::Udp { .. } => Err(io::ErrorKind::WouldBlock.into()),
+            WriteHalf::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
@@ -187,13 +166,13 @@ impl WriteHalf {
         }
     }
 
-    /// Sends FIN (TCP, Unix; nothing for datagrams). TLS sends a
+    /// Sends FIN (TCP, Unix). TLS sends a
     /// close_notify first, asynchronously: see [`shutdown_tls`].
     pub(crate) fn shutdown_plain(&self) -> io::Result<()> {
         match self {
             WriteHalf::Tcp(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
             WriteHalf::Unix(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
-            WriteHalf::Tls(_) | WriteHalf::Udp { .. } => Ok(()),
+            WriteHalf::Tls(_) => Ok(()),
         }
     }
 }

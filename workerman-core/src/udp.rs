@@ -5,9 +5,10 @@
 //! one message per datagram, `text` gives one per line (an unterminated
 //! last line is dropped, as in Workerman). Every message reaches
 //! `on_message` with a [`Connection`] whose `send` answers the datagram's
-//! sender; there is no `on_connect` or `on_close` for a UDP worker, no
-//! queue (a datagram that cannot be sent at once is dropped and `send`
-//! says so), and handlers of one worker instance run one after another.
+//! sender (a datagram handle: see `connection/datagram.rs`); there is no
+//! `on_connect` or `on_close` for a UDP worker, no queue (a datagram that
+//! cannot be sent at once is dropped and `send` says so), and handlers of
+//! one worker instance run one after another.
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -19,10 +20,9 @@ use tokio_util::sync::CancellationToken;
 use workerman_protocols::{Protocol, DEFAULT_MAX_PACKAGE_SIZE};
 
 use crate::addr::{parse_client_address, Target};
-use crate::connection::WorkerShared;
-use crate::io::WriteHalf;
+use crate::connection::{Datagram, WorkerShared};
 use crate::worker::WorkerConfig;
-use crate::{Connection, Error, Service, SocketAddress};
+use crate::{Connection, Error, Service};
 
 /// The largest datagram read (Workerman's 65535).
 const DATAGRAM: usize = 65_535;
@@ -35,10 +35,6 @@ pub(crate) async fn serve_datagrams<S: Service>(
     config: Arc<WorkerConfig>,
     token: CancellationToken,
 ) {
-    let local = socket
-        .local_addr()
-        .map(SocketAddress::Inet)
-        .unwrap_or(SocketAddress::Unix(None));
     let mut buf = vec![0u8; DATAGRAM];
     loop {
         let received = tokio::select! {
@@ -58,18 +54,14 @@ pub(crate) async fn serve_datagrams<S: Service>(
             .stats
             .bytes_read
             .fetch_add(n as u64, Ordering::Relaxed);
-        let io = WriteHalf::Udp {
-            socket: Arc::clone(&socket),
-            peer: Some(Box::new(peer)),
-        };
-        let conn = Connection::<S::Protocol>::datagram(
+        let conn = Connection::<S::Protocol>::datagram(Datagram::new(
             0,
-            io,
-            SocketAddress::Inet(peer),
-            local.clone(),
+            Arc::clone(&socket),
+            peer,
+            false,
             S::Protocol::codec(config.max_package_size),
             Some(Arc::clone(&worker)),
-        );
+        ));
         let mut data = BytesMut::from(&buf[..n]);
         for msg in conn.decode_all(&mut data) {
             worker.count_request();
@@ -185,20 +177,15 @@ impl<S: Service> AsyncUdpConnection<S> {
         };
         let socket = UdpSocket::bind(any).await.map_err(err)?;
         socket.connect(remote).await.map_err(err)?;
-        let local = SocketAddress::Inet(socket.local_addr().map_err(err)?);
         let socket = Arc::new(socket);
-        let io = WriteHalf::Udp {
-            socket: Arc::clone(&socket),
-            peer: None,
-        };
-        let conn = Connection::<S::Protocol>::datagram(
+        let conn = Connection::<S::Protocol>::datagram(Datagram::new(
             crate::connection::next_connection_id(),
-            io,
-            SocketAddress::Inet(remote),
-            local,
+            Arc::clone(&socket),
+            remote,
+            true,
             S::Protocol::client_codec(&target, self.max_package_size),
             None,
-        );
+        ));
         // Listed by the `connections` command (as udp) while it lives.
         let id = conn.id();
         crate::registry::add(id, conn.info());

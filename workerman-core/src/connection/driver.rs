@@ -110,9 +110,9 @@ fn create<S: Service>(
     if paused {
         conn.pause_recv();
     }
-    match &conn.shared.worker {
+    match &conn.stream().worker {
         // Listed through its worker (see `registry`).
-        Some(w) => w.register(id, &conn.shared),
+        Some(w) => w.register(id, conn.stream()),
         None => crate::registry::add(id, conn.info()),
     }
     // A root span: an outgoing connection opened from a handler is not part
@@ -120,7 +120,7 @@ fn create<S: Service>(
     let span = tracing::debug_span!(
         parent: None,
         "conn",
-        worker = conn.shared.worker.as_ref().map(|w| &*w.name),
+        worker = conn.stream().worker.as_ref().map(|w| &*w.name),
         conn_id = id,
         peer = %conn.remote_addr(),
     );
@@ -153,7 +153,7 @@ pub(crate) fn drive<S: Service>(
     );
     let fut = run::<S>(setup.service, conn.clone(), reader, |conn| {
         // Listed through its worker, if it has one (see `create`).
-        if conn.shared.worker.is_none() {
+        if conn.stream().worker.is_none() {
             crate::registry::remove(conn.id());
         }
         crate::memory::connection_closed();
@@ -221,7 +221,7 @@ pub(crate) fn drive_client<S: Service>(
             match attempt {
                 Some(Ok((io, remote, local))) => {
                     let (reader, writer) = io.split();
-                    if conn.shared.connected(writer, remote, local) {
+                    if conn.stream().connected(writer, remote, local) {
                         tell(Ok(()), &mut first);
                         run::<S>(&*svc, &conn, reader, |_| {}).await;
                     } else {
@@ -229,7 +229,7 @@ pub(crate) fn drive_client<S: Service>(
                             Err(std::io::ErrorKind::ConnectionAborted.into()),
                             &mut first,
                         );
-                        conn.shared.advance_state(State::Closed);
+                        conn.stream().advance_state(State::Closed);
                         guard(|| svc.on_close(&conn), "on_close", None).await;
                     }
                 }
@@ -240,7 +240,7 @@ pub(crate) fn drive_client<S: Service>(
                         e.to_string(),
                     )));
                     tell(Err(e), &mut first);
-                    conn.shared.advance_state(State::Closed);
+                    conn.stream().advance_state(State::Closed);
                     guard(|| svc.on_error(&conn, &err), "on_error", None).await;
                     guard(|| svc.on_close(&conn), "on_close", None).await;
                 }
@@ -253,13 +253,13 @@ pub(crate) fn drive_client<S: Service>(
                 }
             }
             let again = conn
-                .shared
+                .stream()
                 .rare_if_any()
                 .and_then(|r| lock(&r.reconnect).take());
             match again {
                 Some(delay) => {
                     tokio::time::sleep(delay).await;
-                    conn.shared.reset_for_reconnect(new_codec());
+                    conn.stream().reset_for_reconnect(new_codec());
                     tracing::debug!("reconnecting");
                 }
                 None => break,
@@ -330,21 +330,21 @@ fn run<'a, S: Service>(
             let next = BesideWriter {
                 fut: Box::pin(step),
                 writer: &mut t.writer,
-                shared: &conn.borrow().shared,
+                shared: conn.borrow().stream(),
             }
             .await;
             let timeout = match next {
                 Next::Stop => break,
                 Next::Wait(timeout) => timeout,
             };
-            woke = t.idle(&conn.borrow().shared, timeout).await;
+            woke = t.idle(conn.borrow().stream(), timeout).await;
         }
         let graceful =
-            std::future::poll_fn(|cx| t.writer.poll(&conn.borrow().shared, cx, false)).await;
+            std::future::poll_fn(|cx| t.writer.poll(conn.borrow().stream(), cx, false)).await;
         // Boxed: the close sequence's state is needed once, at the end.
         Box::pin(finish(svc.borrow(), conn.borrow(), &mut t.reader, graceful)).await;
         // The write half goes: with the reader's, the socket closes.
-        drop(conn.borrow().shared.take_io());
+        drop(conn.borrow().stream().take_io());
         done(conn.borrow());
     }
 }
@@ -452,7 +452,7 @@ impl<F: Future, P: Protocol> Future for BesideWriter<'_, F, P> {
 
 /// `on_connect` and the protocol's first words.
 async fn start<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     tracing::debug!("connected");
     // A protocol that speaks first (a client handshake) does so now.
     if shared.write_protocol_output(None) {
@@ -471,7 +471,7 @@ async fn finish<S: Service>(
     reader: &mut ReadHalf,
     graceful: bool,
 ) {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     if graceful {
         let shut = tokio::time::timeout(LINGER, shared.shutdown_write()).await;
         if let Ok(Err(e)) = shut {
@@ -526,13 +526,13 @@ impl<P: Protocol> PollHook for Shared<P> {
 async fn dispatch_events<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     // Checked after every package: no lock, and no room in the task's
     // future for the callbacks' state, unless there are events.
-    if conn.shared.has_events() {
+    if conn.stream().has_events() {
         Box::pin(dispatch_pending(svc, conn)).await;
     }
 }
 
 async fn dispatch_pending<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     while let Some(event) = shared.pop_event() {
         let ok = match event {
             Event::BufferFull => {
@@ -575,7 +575,7 @@ async fn step<S: Service>(
     buf: &mut BytesMut,
     woke: Woke,
 ) -> Next {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     match woke {
         Woke::Start | Woke::Signal => {}
         Woke::Deadline => {
@@ -726,7 +726,7 @@ async fn step<S: Service>(
 /// The protocol's read deadline passed: its answer, `on_error`, close.
 async fn read_timed_out<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
     tracing::debug!("read deadline passed; closing");
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     let answer = shared.timeout_response();
     shared.write_protocol_output(answer);
     let err = ConnectionError::ReadTimeout;
@@ -736,7 +736,7 @@ async fn read_timed_out<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
 
 /// Delivers events until the connection leaves `Established`.
 async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>) {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     loop {
         dispatch_events(svc, conn).await;
         if shared.state() != State::Established {
@@ -749,7 +749,12 @@ async fn wait_until_closing<S: Service>(svc: &S, conn: &Connection<S::Protocol>)
 async fn read_failed<S: Service>(svc: &S, conn: &Connection<S::Protocol>, e: std::io::Error) {
     tracing::debug!(error = %e, "read failed");
     let err = ConnectionError::Io(Arc::new(e));
-    guard(|| svc.on_error(conn, &err), "on_error", stats(&conn.shared)).await;
+    guard(
+        || svc.on_error(conn, &err),
+        "on_error",
+        stats(conn.stream()),
+    )
+    .await;
     conn.destroy();
 }
 
@@ -770,7 +775,7 @@ async fn bad_package<S: Service>(
     conn: &Connection<S::Protocol>,
     e: <S::Protocol as Protocol>::Error,
 ) {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     tracing::debug!(error = %e, "bad package; closing");
     if let Some(s) = stats(shared) {
         s.protocol_errors.fetch_add(1, Ordering::Relaxed);
@@ -796,7 +801,7 @@ fn start_delivery<'a, S: Service>(
     msg: <S::Protocol as Protocol>::Inbound,
     cork: bool,
 ) -> Option<Guarded<'a, impl Future<Output = ()> + Unpin + 'a>> {
-    let shared = &*conn.shared;
+    let shared = &**conn.stream();
     ConnCounters::add_own(&shared.counters.messages, 1);
     if let Some(w) = &shared.worker {
         w.count_request();

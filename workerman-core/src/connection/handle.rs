@@ -1,4 +1,6 @@
-//! [`Connection`]: the handle to one connection.
+//! [`Connection`]: the handle to one connection, a stream (TCP, Unix,
+//! TLS: `shared.rs`, with a task) or a datagram peer (UDP: `datagram.rs`,
+//! no task).
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -8,6 +10,7 @@ use bytes::{BufMut, Bytes};
 use tokio_util::codec::Encoder;
 use workerman_protocols::Protocol;
 
+use super::datagram::Datagram;
 use super::shared::{lock, Refused, SendFailure, SendStatus, Shared, State, WorkerShared};
 use crate::extensions::Extensions;
 use crate::stats::ConnectionStats;
@@ -24,119 +27,163 @@ use crate::{SendError, SocketAddress};
 ///
 /// A handle kept after the connection closed stays valid: its addresses and
 /// counters can be read, and `send` returns [`SendError::Closed`].
+///
+/// # Datagrams
+///
+/// A UDP worker's `on_message` gets a handle to the datagram's sender, and
+/// [`AsyncUdpConnection`](crate::AsyncUdpConnection) gives one to its peer.
+/// Such a handle has no task and no send buffer: `send` goes to the kernel
+/// at once as one datagram ([`SendStatus::Written`]) or is refused
+/// ([`SendError::BufferFull`] when the socket's buffer has no room: the
+/// datagram is dropped; [`SendError::Closed`] after `close` or when the
+/// kernel reports an error, which closes nothing). `close(last)` sends
+/// `last` and refuses later sends; there is nothing to pause, pipe from
+/// or reconnect (those calls do nothing, and `reconnect` returns false).
 pub struct Connection<P: Protocol> {
-    /// Everything: the handle is one reference count.
-    pub(super) shared: Arc<Shared<P>>,
+    /// The handle is one reference count, to a stream's or a datagram
+    /// peer's state.
+    repr: Repr<P>,
+}
+
+/// What a [`Connection`] points to.
+enum Repr<P: Protocol> {
+    /// TCP, Unix or TLS: a task, a send queue, the stream's flags.
+    Stream(Arc<Shared<P>>),
+    /// A UDP peer: a socket, an address, a codec.
+    Datagram(Arc<Datagram<P>>),
 }
 
 impl<P: Protocol> Clone for Connection<P> {
     fn clone(&self) -> Self {
-        Connection {
-            shared: Arc::clone(&self.shared),
-        }
+        let repr = match &self.repr {
+            Repr::Stream(s) => Repr::Stream(Arc::clone(s)),
+            Repr::Datagram(d) => Repr::Datagram(Arc::clone(d)),
+        };
+        Connection { repr }
     }
 }
 
 impl<P: Protocol> fmt::Debug for Connection<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection")
-            .field("id", &self.shared.id)
+        let mut d = f.debug_struct("Connection");
+        d.field("id", &self.id())
             .field("protocol", &P::SCHEME)
-            .field("remote", &lock(&self.shared.addrs).remote)
-            .field("state", &self.shared.state())
-            .finish()
+            .field("remote", &self.remote_addr());
+        match &self.repr {
+            Repr::Stream(s) => d.field("state", &s.state()),
+            Repr::Datagram(g) => d.field("transport", &"udp").field("open", &g.is_open()),
+        };
+        d.finish()
     }
 }
 
 impl<P: Protocol> Connection<P> {
     pub(crate) fn from_shared(shared: Arc<Shared<P>>) -> Self {
-        Connection { shared }
+        Connection {
+            repr: Repr::Stream(shared),
+        }
     }
 
-    /// A "connection" for datagrams on `io` (a UDP socket): sends go out
-    /// at once as datagrams, nothing is queued, there is no task.
-    pub(crate) fn datagram(
-        id: u64,
-        io: crate::io::WriteHalf,
-        remote: SocketAddress,
-        local: SocketAddress,
-        codec: P::Codec,
-        worker: Option<Arc<WorkerShared<P>>>,
-    ) -> Self {
+    /// A handle to a datagram peer (see the type's docs).
+    pub(crate) fn datagram(datagram: Datagram<P>) -> Self {
+        Self::datagram_from(Arc::new(datagram))
+    }
+
+    /// A handle to a datagram peer others may already hold.
+    pub(super) fn datagram_from(datagram: Arc<Datagram<P>>) -> Self {
         Connection {
-            shared: Arc::new(Shared::new(
-                id,
-                Some(io),
-                remote,
-                local,
-                codec,
-                usize::MAX,
-                worker,
-            )),
+            repr: Repr::Datagram(datagram),
+        }
+    }
+
+    /// The state of a stream connection: what its task (`driver.rs`)
+    /// works on. Only streams have a task, so the task never meets a
+    /// datagram handle.
+    pub(super) fn stream(&self) -> &Arc<Shared<P>> {
+        match &self.repr {
+            Repr::Stream(s) => s,
+            Repr::Datagram(_) => unreachable!("only stream connections have a task"),
         }
     }
 
     /// A weak, type-erased view for the registry of live connections.
     pub(crate) fn info(&self) -> std::sync::Weak<dyn crate::registry::ConnInfo> {
-        Arc::downgrade(&self.shared) as std::sync::Weak<dyn crate::registry::ConnInfo>
+        match &self.repr {
+            Repr::Stream(s) => Arc::downgrade(s) as std::sync::Weak<dyn crate::registry::ConnInfo>,
+            Repr::Datagram(d) => {
+                Arc::downgrade(d) as std::sync::Weak<dyn crate::registry::ConnInfo>
+            }
+        }
     }
 
     /// Resolves once the connection is closing or closed.
     pub(crate) async fn until_closed(&self) {
-        self.shared.wait_room_until(|| !self.shared.is_open()).await;
+        match &self.repr {
+            Repr::Stream(s) => s.wait_room_until(|| !s.is_open()).await,
+            Repr::Datagram(d) => d.until_closed().await,
+        }
     }
 
-    /// Decodes every package in `buf` with this connection's codec, then
-    /// drops what is left (a datagram's incomplete tail).
+    /// Decodes every package of one received datagram, then drops what is
+    /// left (an incomplete tail). Nothing for a stream, whose task decodes.
     pub(crate) fn decode_all(&self, buf: &mut bytes::BytesMut) -> Vec<P::Inbound> {
-        let mut out = Vec::new();
-        let mut inner = lock(&self.shared.inner);
-        loop {
-            match tokio_util::codec::Decoder::decode(&mut inner.codec, buf) {
-                Ok(Some(m)) => out.push(m),
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::debug!(error = %e, "bad datagram package; dropping the rest");
-                    break;
-                }
-            }
+        match &self.repr {
+            Repr::Stream(_) => Vec::new(),
+            Repr::Datagram(d) => d.decode_all(buf),
         }
-        out
     }
 
     /// The connection id: unique within the process, counting from 1,
     /// shared by accepted and outgoing connections (Workerman's
     /// `$connection->id`).
     pub fn id(&self) -> u64 {
-        self.shared.id
+        match &self.repr {
+            Repr::Stream(s) => s.id,
+            Repr::Datagram(d) => d.id,
+        }
     }
 
     /// The peer's address. It stays readable after the connection closed.
     /// (An outgoing connection learns it when it connects.)
     pub fn remote_addr(&self) -> SocketAddress {
-        lock(&self.shared.addrs).remote.clone()
+        match &self.repr {
+            Repr::Stream(s) => lock(&s.addrs).remote.clone(),
+            Repr::Datagram(d) => SocketAddress::Inet(d.remote),
+        }
     }
 
     /// The peer's IP address (`None` for a Unix socket). IPv6 addresses are
     /// bare, without brackets.
     pub fn remote_ip(&self) -> Option<std::net::IpAddr> {
-        lock(&self.shared.addrs).remote.ip()
+        match &self.repr {
+            Repr::Stream(s) => lock(&s.addrs).remote.ip(),
+            Repr::Datagram(d) => Some(d.remote.ip()),
+        }
     }
 
     /// The peer's port (`None` for a Unix socket).
     pub fn remote_port(&self) -> Option<u16> {
-        lock(&self.shared.addrs).remote.port()
+        match &self.repr {
+            Repr::Stream(s) => lock(&s.addrs).remote.port(),
+            Repr::Datagram(d) => Some(d.remote.port()),
+        }
     }
 
     /// This end's address.
     pub fn local_addr(&self) -> SocketAddress {
-        lock(&self.shared.addrs).local.clone()
+        match &self.repr {
+            Repr::Stream(s) => lock(&s.addrs).local.clone(),
+            Repr::Datagram(d) => SocketAddress::Inet(d.local()),
+        }
     }
 
     /// The worker instance that accepted this connection (see
     /// `Connection::worker`, in `context.rs`).
     pub(crate) fn worker_shared(&self) -> Option<Arc<WorkerShared<P>>> {
-        self.shared.worker.clone()
+        match &self.repr {
+            Repr::Stream(s) => s.worker.clone(),
+            Repr::Datagram(d) => d.worker.clone(),
+        }
     }
 
     /// Encodes `msg` with the protocol and sends it.
@@ -175,9 +222,14 @@ impl<P: Protocol> Connection<P> {
     /// another task or another thread.
     pub fn send(&self, msg: impl Into<P::Outbound>) -> Result<SendStatus, SendError> {
         let msg = msg.into();
-        self.shared
-            .send_with(|codec, dst| codec.encode(msg, dst).map_err(Into::into))
-            .map_err(map_failure)
+        let encode = |codec: &mut P::Codec, dst: &mut bytes::BytesMut| {
+            codec.encode(msg, dst).map_err(Into::into)
+        };
+        match &self.repr {
+            Repr::Stream(s) => s.send_with(encode),
+            Repr::Datagram(d) => d.send_with(encode),
+        }
+        .map_err(map_failure)
     }
 
     /// Sends bytes as they are, skipping the protocol's encoder (Workerman's
@@ -185,12 +237,15 @@ impl<P: Protocol> Connection<P> {
     /// [`send`](Connection::send).
     pub fn send_raw(&self, bytes: impl Into<Bytes>) -> Result<SendStatus, SendError> {
         let bytes = bytes.into();
-        self.shared
-            .send_with(|_, dst| {
-                dst.put_slice(&bytes);
-                Ok(())
-            })
-            .map_err(map_failure)
+        let copy = |_: &mut P::Codec, dst: &mut bytes::BytesMut| {
+            dst.put_slice(&bytes);
+            Ok(())
+        };
+        match &self.repr {
+            Repr::Stream(s) => s.send_with(copy),
+            Repr::Datagram(d) => d.send_with(copy),
+        }
+        .map_err(map_failure)
     }
 
     /// Closes the connection gracefully: sends `last` first if given, then
@@ -209,7 +264,21 @@ impl<P: Protocol> Connection<P> {
     }
 
     fn close_with(&self, last: Option<P::Outbound>, shutdown: bool) {
-        match self.shared.state() {
+        let shared = match &self.repr {
+            Repr::Stream(s) => s,
+            Repr::Datagram(d) => {
+                // No goodbye and nothing queued: `last` goes, then sends
+                // are refused.
+                if let Some(msg) = last.filter(|_| d.is_open()) {
+                    if let Err(e) = self.send(msg) {
+                        tracing::debug!(error = %e, "last datagram not sent on close");
+                    }
+                }
+                d.close();
+                return;
+            }
+        };
+        match shared.state() {
             State::Established => {}
             // Workerman: an outgoing connection still connecting is
             // destroyed at once.
@@ -221,27 +290,40 @@ impl<P: Protocol> Connection<P> {
                 tracing::debug!(conn_id = self.id(), error = %e, "last message not sent on close");
             }
         }
-        self.shared.write_close_output(shutdown);
-        self.shared.advance_state(State::Closing);
+        shared.write_close_output(shutdown);
+        shared.advance_state(State::Closing);
     }
 
     /// Closes the connection at once, dropping whatever is still queued;
     /// `on_close` runs. Does nothing if it is already closed.
     pub fn destroy(&self) {
-        if self.shared.advance_state(State::Closed) {
-            self.shared.clear_queue();
+        match &self.repr {
+            Repr::Stream(s) => {
+                if s.advance_state(State::Closed) {
+                    s.clear_queue();
+                }
+            }
+            Repr::Datagram(d) => {
+                d.close();
+            }
         }
     }
 
     /// Whether the connection is open: connecting (outgoing) or
     /// established, neither closing nor closed.
     pub fn is_open(&self) -> bool {
-        self.shared.is_open()
+        match &self.repr {
+            Repr::Stream(s) => s.is_open(),
+            Repr::Datagram(d) => d.is_open(),
+        }
     }
 
     /// Whether an outgoing connection is still connecting.
     pub fn is_connecting(&self) -> bool {
-        self.shared.state() == State::Connecting
+        match &self.repr {
+            Repr::Stream(s) => s.state() == State::Connecting,
+            Repr::Datagram(_) => false,
+        }
     }
 
     /// Connects an outgoing connection again after `delay`, keeping its id,
@@ -250,13 +332,14 @@ impl<P: Protocol> Connection<P> {
     /// connect also ends in `on_close`), it schedules the next attempt; on
     /// an open connection it closes it first. Sends made while it is
     /// connecting again are queued. Does nothing on an accepted connection
-    /// (returns false).
+    /// or a datagram peer (returns false).
     pub fn reconnect(&self, delay: std::time::Duration) -> bool {
-        if self.shared.worker.is_some() {
-            return false;
-        }
-        *lock(&self.shared.rare().reconnect) = Some(delay);
-        if self.shared.is_open() {
+        let shared = match &self.repr {
+            Repr::Stream(s) if s.worker.is_none() => s,
+            _ => return false,
+        };
+        *lock(&shared.rare().reconnect) = Some(delay);
+        if shared.is_open() {
             self.destroy();
         }
         true
@@ -264,21 +347,29 @@ impl<P: Protocol> Connection<P> {
 
     /// Stops reading from the peer: packages already received but not yet
     /// delivered wait too (pausing inside `on_message` stops the rest of a
-    /// batch). Used for back-pressure and rate limits.
+    /// batch). Used for back-pressure and rate limits. Nothing for a
+    /// datagram peer.
     pub fn pause_recv(&self) {
-        self.shared.pause_recv();
+        if let Repr::Stream(s) = &self.repr {
+            s.pause_recv();
+        }
     }
 
     /// Resumes reading after [`pause_recv`](Connection::pause_recv):
     /// packages already buffered are delivered at once, without waiting for
     /// new data.
     pub fn resume_recv(&self) {
-        self.shared.resume_recv();
+        if let Repr::Stream(s) = &self.repr {
+            s.resume_recv();
+        }
     }
 
-    /// Whether reading is paused.
+    /// Whether reading is paused (never, for a datagram peer).
     pub fn is_recv_paused(&self) -> bool {
-        self.shared.paused.load(Ordering::Acquire)
+        match &self.repr {
+            Repr::Stream(s) => s.paused.load(Ordering::Acquire),
+            Repr::Datagram(_) => false,
+        }
     }
 
     /// Forwards everything this connection receives to `dest`, with
@@ -297,14 +388,26 @@ impl<P: Protocol> Connection<P> {
     /// It is one-directional: a proxy pipes both ways
     /// (`client.pipe(&upstream); upstream.pipe(&client)`). Piping again
     /// replaces the previous destination.
+    ///
+    /// A datagram peer can be a destination (each package is sent as a
+    /// datagram; it is never full, and an end of stream sends nothing)
+    /// but not a source: it has no task reading for it, so piping from it
+    /// does nothing.
     pub fn pipe<Q>(&self, dest: &Connection<Q>)
     where
         Q: Protocol,
         Q::Outbound: From<P::Inbound>,
     {
+        let Repr::Stream(shared) = &self.repr else {
+            tracing::debug!("pipe: a datagram peer has nothing to pipe from");
+            return;
+        };
         let forward_to = dest.clone();
         let close_dest = dest.clone();
-        let end_dest = Arc::clone(&dest.shared);
+        let end_dest = match &dest.repr {
+            Repr::Stream(d) => Some(Arc::clone(d)),
+            Repr::Datagram(_) => None,
+        };
         let target = super::pipe::PipeTarget::<P> {
             forward: Box::new(move |msg| {
                 if let Err(e) = forward_to.send(Q::Outbound::from(msg)) {
@@ -312,23 +415,36 @@ impl<P: Protocol> Connection<P> {
                 }
             }),
             close: Box::new(move || close_dest.close(None)),
-            end: Box::new(move || end_dest.request_end()),
+            end: Box::new(move || {
+                if let Some(d) = &end_dest {
+                    d.request_end();
+                }
+            }),
         };
-        *lock(&self.shared.rare().pipe) = Some(Arc::new(target));
-        self.shared.piped.store(true, Ordering::Release);
-        let weak: Weak<Shared<P>> = Arc::downgrade(&self.shared);
-        dest.shared.add_pipe_source(weak);
+        *lock(&shared.rare().pipe) = Some(Arc::new(target));
+        shared.piped.store(true, Ordering::Release);
+        if let Repr::Stream(d) = &dest.repr {
+            let weak: Weak<Shared<P>> = Arc::downgrade(shared);
+            d.add_pipe_source(weak);
+        }
     }
 
     /// Changes this connection's send buffer limit in bytes (default: the
-    /// worker's `max_send_buffer_size`, 1 MiB).
+    /// worker's `max_send_buffer_size`, 1 MiB). Nothing for a datagram
+    /// peer, which has no send buffer.
     pub fn set_max_send_buffer_size(&self, bytes: usize) {
-        self.shared.max_send_buffer.store(bytes, Ordering::Relaxed);
+        if let Repr::Stream(s) = &self.repr {
+            s.max_send_buffer.store(bytes, Ordering::Relaxed);
+        }
     }
 
-    /// This connection's send buffer limit in bytes.
+    /// This connection's send buffer limit in bytes (`usize::MAX` for a
+    /// datagram peer: with no buffer, it is never full).
     pub fn max_send_buffer_size(&self) -> usize {
-        self.shared.max_send_buffer.load(Ordering::Relaxed)
+        match &self.repr {
+            Repr::Stream(s) => s.max_send_buffer.load(Ordering::Relaxed),
+            Repr::Datagram(_) => usize::MAX,
+        }
     }
 
     /// Waits until the send buffer is below `max_send_buffer_size` (at
@@ -340,21 +456,29 @@ impl<P: Protocol> Connection<P> {
     ///
     /// Cancel safe: dropping the future loses nothing.
     pub async fn wait_for_room(&self) {
-        self.shared
-            .wait_room_until(|| {
+        if let Repr::Stream(s) = &self.repr {
+            s.wait_room_until(|| {
                 !self.is_open() || self.send_queue_bytes() < self.max_send_buffer_size()
             })
             .await;
+        }
     }
 
-    /// Bytes waiting in the application send buffer.
+    /// Bytes waiting in the application send buffer (none for a datagram
+    /// peer).
     pub fn send_queue_bytes(&self) -> usize {
-        self.shared.queued_bytes()
+        match &self.repr {
+            Repr::Stream(s) => s.queued_bytes(),
+            Repr::Datagram(_) => 0,
+        }
     }
 
     /// This connection's counters.
     pub fn stats(&self) -> ConnectionStats {
-        let c = &self.shared.counters;
+        let c = match &self.repr {
+            Repr::Stream(s) => &s.counters,
+            Repr::Datagram(d) => &d.counters,
+        };
         ConnectionStats {
             bytes_read: c.bytes_read.load(Ordering::Relaxed),
             bytes_written: c.bytes_written.load(Ordering::Relaxed),
@@ -380,7 +504,11 @@ impl<P: Protocol> Connection<P> {
     /// # }
     /// ```
     pub fn insert_extension<T: Send + Sync + 'static>(&self, value: T) -> Option<T> {
-        lock(&self.shared.rare().extensions)
+        let extensions = match &self.repr {
+            Repr::Stream(s) => &s.rare().extensions,
+            Repr::Datagram(d) => &d.extensions,
+        };
+        lock(extensions)
             .get_or_insert_with(Box::default)
             .insert(value)
     }
@@ -397,10 +525,10 @@ impl<P: Protocol> Connection<P> {
         &self,
         f: impl FnOnce(Option<&mut T>) -> R,
     ) -> R {
-        let Some(rare) = self.shared.rare_if_any() else {
+        let Some(extensions) = self.extensions_if_any() else {
             return f(None);
         };
-        let mut guard = lock(&rare.extensions);
+        let mut guard = lock(extensions);
         f(guard
             .as_mut()
             .and_then(|e: &mut Box<Extensions>| e.get_mut::<T>()))
@@ -409,10 +537,18 @@ impl<P: Protocol> Connection<P> {
     /// Removes and returns the value of type `T` attached to this
     /// connection.
     pub fn remove_extension<T: Send + Sync + 'static>(&self) -> Option<T> {
-        let rare = self.shared.rare_if_any()?;
-        lock(&rare.extensions)
+        lock(self.extensions_if_any()?)
             .as_mut()
             .and_then(|e| e.remove::<T>())
+    }
+
+    /// Where extensions are kept, if they can have been (a stream makes
+    /// its rarely used state on first use).
+    fn extensions_if_any(&self) -> Option<&std::sync::Mutex<Option<Box<Extensions>>>> {
+        match &self.repr {
+            Repr::Stream(s) => s.rare_if_any().map(|rare| &rare.extensions),
+            Repr::Datagram(d) => Some(&d.extensions),
+        }
     }
 }
 

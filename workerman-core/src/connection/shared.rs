@@ -52,7 +52,7 @@ thread_local! {
 /// Runs `f` with this thread's encode buffer (empty), then keeps what
 /// capacity it has left for the next send, up to [`SCRATCH_KEEP`]. A
 /// nested call (an encoder that sends) gets a fresh buffer.
-fn with_scratch<R>(f: impl FnOnce(&mut BytesMut) -> R) -> R {
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut BytesMut) -> R) -> R {
     let mut buf = SCRATCH.try_with(|c| c.take()).unwrap_or_default();
     let r = f(&mut buf);
     if buf.capacity() != 0 && buf.capacity() <= SCRATCH_KEEP {
@@ -102,8 +102,7 @@ pub(crate) enum Event {
 pub(crate) struct Inner<P: Protocol> {
     /// The socket's write half, written directly by any sender. The task
     /// takes it out when it ends, so the descriptor closes then even if
-    /// user code keeps handles. Empty while connecting and after the end;
-    /// a datagram "connection" (no task) keeps it for its handles' life.
+    /// user code keeps handles. Empty while connecting and after the end.
     io: Option<WriteHalf>,
     /// The protocol's codec: decodes for the task, encodes for senders.
     pub(crate) codec: P::Codec,
@@ -621,10 +620,10 @@ impl<P: Protocol> Shared<P> {
         // allocation, so the thread would keep its largest message.
         let mut data = std::mem::take(scratch);
         let tried = match &inner.io {
-            Some(io) if inner.queue.is_empty() => Some((io.try_write(&data), io.is_datagram())),
+            Some(io) if inner.queue.is_empty() => Some(io.try_write(&data)),
             _ => None,
         };
-        if let Some((wrote, datagram)) = tried {
+        if let Some(wrote) = tried {
             match wrote {
                 Ok(n) if n == data.len() => {
                     if data.capacity() <= SCRATCH_KEEP {
@@ -639,19 +638,7 @@ impl<P: Protocol> Shared<P> {
                     self.add_written(n);
                     data.advance(n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && datagram => {
-                    // No queue for datagrams: this one is dropped.
-                    self.add_send_fail();
-                    return Err(SendFailure::Refused(Refused::Full));
-                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if datagram => {
-                    // A datagram error (e.g. ICMP unreachable) does not
-                    // close anything.
-                    tracing::debug!(error = %e, "datagram not sent");
-                    self.add_send_fail();
-                    return Err(SendFailure::Refused(Refused::Closed));
-                }
                 Err(e) => {
                     self.add_send_fail();
                     self.push_event(&mut inner, Event::SendClosed(e));
@@ -913,7 +900,6 @@ impl<P: Protocol> crate::registry::ConnInfo for Shared<P> {
             WriteHalf::Tcp(_) => TransportKind::Tcp,
             WriteHalf::Tls(_) => TransportKind::Tls,
             WriteHalf::Unix(_) => TransportKind::Unix,
-            WriteHalf::Udp { .. } => TransportKind::Udp,
         });
         let transport = match kind {
             Some(kind) => kind,
