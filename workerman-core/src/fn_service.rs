@@ -35,7 +35,10 @@ use crate::{Connection, ConnectionError, Service, Worker, WorkerContext};
 type Callback<A> = Arc<dyn Fn(A) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The nine callbacks, listed once: their stored form ([`Callbacks`]: a
-/// field each, `Clone`, `new`, the names for `Debug`) comes from this list.
+/// field each, `Clone`, `new`, the names for `Debug`) and the
+/// [`Service`] methods that call them come from this list. Each entry is
+/// the `Service` method's lifetimes and arguments, the stored closure's
+/// argument type, and how that argument is made from the method's.
 ///
 /// The public `on_*` setters below are written out, not generated: rustc
 /// quotes a setter's signature and `where` clause when a closure does not
@@ -43,11 +46,19 @@ type Callback<A> = Arc<dyn Fn(A) -> BoxFuture<'static, ()> + Send + Sync>;
 /// an `await`: `tests/ui`), and a generated signature makes it quote this
 /// macro's internals (`F: Fn($($ty),+)`) and the whole list instead. Each
 /// setter's body is one call: `with_service` / `set_stateful`.
+///
+/// `Service` is an `#[async_trait]` trait: its methods return a boxed
+/// future. The generated impl writes that signature out instead of using
+/// the macro, so that the closure's own boxed future is returned as it is;
+/// `#[async_trait]` would box a second future around it on every call.
 macro_rules! callbacks {
-    ($($name:ident: $args:ty,)*) => {
+    ($(
+        $name:ident<$($lt:lifetime),+>($($arg:ident: $arg_ty:ty),+)
+            -> $stored:ty { $make:expr },
+    )*) => {
         /// The callbacks set so far; `None` is a no-op.
         struct Callbacks<P: Protocol> {
-            $($name: Option<Callback<$args>>,)*
+            $($name: Option<Callback<$stored>>,)*
         }
 
         impl<P: Protocol> Clone for Callbacks<P> {
@@ -76,20 +87,37 @@ macro_rules! callbacks {
                 names
             }
         }
+
+        impl<P: Protocol, St: Send + Sync + 'static> Service for FnService<P, St> {
+            type Protocol = P;
+
+            $(
+                fn $name<'a, $($lt,)+ 'f>(&'a self, $($arg: $arg_ty),+) -> BoxFuture<'f, ()>
+                where
+                    'a: 'f,
+                    $($lt: 'f,)+
+                    Self: 'f,
+                {
+                    invoke(&self.callbacks.$name, || $make)
+                }
+            )*
+        }
     };
 }
 
-// Each callback's arguments, stored as one value.
+// Each callback: the `Service` method's arguments, then the closure's.
 callbacks! {
-    on_worker_start: WorkerContext<P>,
-    on_worker_reload: WorkerContext<P>,
-    on_worker_stop: WorkerContext<P>,
-    on_connect: Connection<P>,
-    on_message: (Connection<P>, P::Inbound),
-    on_close: Connection<P>,
-    on_buffer_full: Connection<P>,
-    on_buffer_drain: Connection<P>,
-    on_error: (Connection<P>, ConnectionError),
+    on_worker_start<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
+    on_worker_reload<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
+    on_worker_stop<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
+    on_connect<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_message<'b>(conn: &'b Connection<P>, msg: P::Inbound)
+        -> (Connection<P>, P::Inbound) { (conn.clone(), msg) },
+    on_close<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_buffer_full<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_buffer_drain<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_error<'b, 'c>(conn: &'b Connection<P>, err: &'c ConnectionError)
+        -> (Connection<P>, ConnectionError) { (conn.clone(), err.clone()) },
 }
 
 /// A [`Service`] made of async closures, one per callback; build it on a
@@ -245,104 +273,6 @@ fn invoke<A>(cb: &Option<Callback<A>>, args: impl FnOnce() -> A) -> BoxFuture<'s
     match std::panic::catch_unwind(AssertUnwindSafe(|| cb(args()))) {
         Ok(fut) => fut,
         Err(panic) => Box::pin(async move { std::panic::resume_unwind(panic) }),
-    }
-}
-
-// `Service` is an `#[async_trait]` trait: its methods return a boxed
-// future. This impl writes that signature out instead of using the macro,
-// so that the closure's own boxed future is returned as it is; the macro
-// would box a second future around it on every call.
-impl<P: Protocol, St: Send + Sync + 'static> Service for FnService<P, St> {
-    type Protocol = P;
-
-    fn on_worker_start<'a, 'b, 'f>(&'a self, worker: &'b WorkerContext<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_worker_start, || worker.clone())
-    }
-
-    fn on_connect<'a, 'b, 'f>(&'a self, conn: &'b Connection<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_connect, || conn.clone())
-    }
-
-    fn on_message<'a, 'b, 'f>(
-        &'a self,
-        conn: &'b Connection<P>,
-        msg: P::Inbound,
-    ) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_message, || (conn.clone(), msg))
-    }
-
-    fn on_close<'a, 'b, 'f>(&'a self, conn: &'b Connection<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_close, || conn.clone())
-    }
-
-    fn on_buffer_full<'a, 'b, 'f>(&'a self, conn: &'b Connection<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_buffer_full, || conn.clone())
-    }
-
-    fn on_buffer_drain<'a, 'b, 'f>(&'a self, conn: &'b Connection<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_buffer_drain, || conn.clone())
-    }
-
-    fn on_error<'a, 'b, 'c, 'f>(
-        &'a self,
-        conn: &'b Connection<P>,
-        err: &'c ConnectionError,
-    ) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        'c: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_error, || (conn.clone(), err.clone()))
-    }
-
-    fn on_worker_reload<'a, 'b, 'f>(&'a self, worker: &'b WorkerContext<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_worker_reload, || worker.clone())
-    }
-
-    fn on_worker_stop<'a, 'b, 'f>(&'a self, worker: &'b WorkerContext<P>) -> BoxFuture<'f, ()>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        invoke(&self.callbacks.on_worker_stop, || worker.clone())
     }
 }
 
