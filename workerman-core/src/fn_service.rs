@@ -34,18 +34,16 @@ use crate::{Connection, ConnectionError, Service, Worker, WorkerContext};
 /// One stored callback: its arguments as one value, its future boxed.
 type Callback<A> = Arc<dyn Fn(A) -> BoxFuture<'static, ()> + Send + Sync>;
 
-/// The nine callbacks, listed once: their stored form ([`Callbacks`]: a
-/// field each, `Clone`, `new`, the names for `Debug`) and the
-/// [`Service`] methods that call them come from this list. Each entry is
-/// the `Service` method's lifetimes and arguments, the stored closure's
-/// argument type, and how that argument is made from the method's.
+/// Makes the stored callbacks ([`Callbacks`]: a field each, `Clone`,
+/// `new`, the names for `Debug`) and the [`Service`] methods that call
+/// them from one entry per callback: the `Service` method's lifetimes and
+/// arguments, the stored closure's argument type, and how that argument
+/// is made from the method's.
 ///
-/// The public `on_*` setters below are written out, not generated: rustc
-/// quotes a setter's signature and `where` clause when a closure does not
-/// fit (a moved capture, a future that returns a value, a lock held across
-/// an `await`: `tests/ui`), and a generated signature makes it quote this
-/// macro's internals (`F: Fn($($ty),+)`) and the whole list instead. Each
-/// setter's body is one call: `with_service` / `set_stateful`.
+/// The entries, and the public `on_*` setters, are written at the end of
+/// this file by `tests/closure_setters.rs` from its list of callbacks (the
+/// one list; see that file for why the setters are generated source rather
+/// than a macro's output).
 ///
 /// `Service` is an `#[async_trait]` trait: its methods return a boxed
 /// future. The generated impl writes that signature out instead of using
@@ -103,21 +101,6 @@ macro_rules! callbacks {
             )*
         }
     };
-}
-
-// Each callback: the `Service` method's arguments, then the closure's.
-callbacks! {
-    on_worker_start<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
-    on_worker_reload<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
-    on_worker_stop<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
-    on_connect<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
-    on_message<'b>(conn: &'b Connection<P>, msg: P::Inbound)
-        -> (Connection<P>, P::Inbound) { (conn.clone(), msg) },
-    on_close<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
-    on_buffer_full<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
-    on_buffer_drain<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
-    on_error<'b, 'c>(conn: &'b Connection<P>, err: &'c ConnectionError)
-        -> (Connection<P>, ConnectionError) { (conn.clone(), err.clone()) },
 }
 
 /// A [`Service`] made of async closures, one per callback; build it on a
@@ -332,9 +315,7 @@ impl<P: Protocol, St: Clone + Send + Sync + 'static> Worker<FnService<P, St>> {
     }
 }
 
-/// The callbacks of a closure worker without state: each closure takes the
-/// arguments of the matching [`Service`] callback, by value, and returns a
-/// future (`|conn, msg| async move { ... }`).
+/// The state of a closure worker.
 impl<P: Protocol> Worker<FnService<P>> {
     /// Gives every callback set from now on a clone of `state` as its first
     /// argument, wrapped in [`State`]. Callbacks set before keep their
@@ -384,6 +365,56 @@ impl<P: Protocol> Worker<FnService<P>> {
         }
     }
 
+    /// Stores `f` as a callback, its futures boxed (the setters' one
+    /// body).
+    fn set_stateless<A: 'static, Fut: Future<Output = ()> + Send + 'static>(
+        self,
+        slot: fn(&mut Callbacks<P>) -> &mut Option<Callback<A>>,
+        f: impl Fn(A) -> Fut + Send + Sync + 'static,
+    ) -> Self {
+        self.with_service(|s| *slot(&mut s.callbacks) = Some(Arc::new(move |a| boxed(f(a)))))
+    }
+}
+
+impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>>> {
+    /// Stores `f` so that each call gets a clone of the state first, its
+    /// futures boxed.
+    fn set_stateful<A: 'static, Fut: Future<Output = ()> + Send + 'static>(
+        self,
+        slot: fn(&mut Callbacks<P>) -> &mut Option<Callback<A>>,
+        f: impl Fn(State<T>, A) -> Fut + Send + Sync + 'static,
+    ) -> Self {
+        self.with_service(|s| {
+            let state = s.state.clone();
+            *slot(&mut s.callbacks) = Some(Arc::new(move |args| boxed(f(state.clone(), args))));
+        })
+    }
+}
+
+// @generated begin
+// Written by `tests/closure_setters.rs` from its list of callbacks: edit
+// the list there, not this, and run
+// `UPDATE_GENERATED=1 cargo test -p workerman-core --test closure_setters`.
+
+// Each callback: the `Service` method's arguments, then the closure's.
+callbacks! {
+    on_worker_start<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
+    on_worker_reload<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
+    on_worker_stop<'b>(worker: &'b WorkerContext<P>) -> WorkerContext<P> { worker.clone() },
+    on_connect<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_message<'b>(conn: &'b Connection<P>, msg: P::Inbound)
+        -> (Connection<P>, P::Inbound) { (conn.clone(), msg) },
+    on_close<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_buffer_full<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_buffer_drain<'b>(conn: &'b Connection<P>) -> Connection<P> { conn.clone() },
+    on_error<'b, 'c>(conn: &'b Connection<P>, err: &'c ConnectionError)
+        -> (Connection<P>, ConnectionError) { (conn.clone(), err.clone()) },
+}
+
+/// The callbacks of a closure worker without state: each closure takes the
+/// arguments of the matching [`Service`] callback, by value, and returns a
+/// future (`|conn, msg| async move { ... }`).
+impl<P: Protocol> Worker<FnService<P>> {
     /// Sets `on_worker_start`: once in every worker instance, before it
     /// accepts connections; see [`Service::on_worker_start`].
     ///
@@ -404,7 +435,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(WorkerContext<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_worker_start = Some(Arc::new(move |w| boxed(f(w)))))
+        self.set_stateless(|cb| &mut cb.on_worker_start, f)
     }
 
     /// Sets `on_worker_reload`: when a non-reloadable instance is told to
@@ -427,7 +458,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(WorkerContext<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_worker_reload = Some(Arc::new(move |w| boxed(f(w)))))
+        self.set_stateless(|cb| &mut cb.on_worker_reload, f)
     }
 
     /// Sets `on_worker_stop`: once in every worker instance when it stops;
@@ -450,7 +481,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(WorkerContext<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_worker_stop = Some(Arc::new(move |w| boxed(f(w)))))
+        self.set_stateless(|cb| &mut cb.on_worker_stop, f)
     }
 
     /// Sets `on_connect`: after a connection is accepted, before any
@@ -473,7 +504,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_connect = Some(Arc::new(move |c| boxed(f(c)))))
+        self.set_stateless(|cb| &mut cb.on_connect, f)
     }
 
     /// Sets `on_message`: once per decoded package, in wire order, with the
@@ -507,9 +538,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(Connection<P>, P::Inbound) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| {
-            s.callbacks.on_message = Some(Arc::new(move |(c, m)| boxed(f(c, m))));
-        })
+        self.set_stateless(|cb| &mut cb.on_message, move |(c, m)| f(c, m))
     }
 
     /// Sets `on_close`: exactly once per connection, when it closes for any
@@ -532,7 +561,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_close = Some(Arc::new(move |c| boxed(f(c)))))
+        self.set_stateless(|cb| &mut cb.on_close, f)
     }
 
     /// Sets `on_buffer_full`: when the connection's send buffer reaches its
@@ -559,7 +588,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_buffer_full = Some(Arc::new(move |c| boxed(f(c)))))
+        self.set_stateless(|cb| &mut cb.on_buffer_full, f)
     }
 
     /// Sets `on_buffer_drain`: when data that had to wait has all been
@@ -582,7 +611,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_buffer_drain = Some(Arc::new(move |c| boxed(f(c)))))
+        self.set_stateless(|cb| &mut cb.on_buffer_drain, f)
     }
 
     /// Sets `on_error`: when something went wrong on the connection; the
@@ -609,7 +638,7 @@ impl<P: Protocol> Worker<FnService<P>> {
         F: Fn(Connection<P>, ConnectionError) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.with_service(|s| s.callbacks.on_error = Some(Arc::new(move |(c, e)| boxed(f(c, e)))))
+        self.set_stateless(|cb| &mut cb.on_error, move |(c, e)| f(c, e))
     }
 }
 
@@ -618,18 +647,6 @@ impl<P: Protocol> Worker<FnService<P>> {
 /// the arguments of the stateless form
 /// (`|State(st), conn, msg| async move { ... }`).
 impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>>> {
-    /// Stores `f` so that each call gets a clone of the state first.
-    fn set_stateful<A: 'static>(
-        self,
-        slot: fn(&mut Callbacks<P>) -> &mut Option<Callback<A>>,
-        f: impl Fn(State<T>, A) -> BoxFuture<'static, ()> + Send + Sync + 'static,
-    ) -> Self {
-        self.with_service(|s| {
-            let state = s.state.clone();
-            *slot(&mut s.callbacks) = Some(Arc::new(move |args| f(state.clone(), args)));
-        })
-    }
-
     /// Sets `on_worker_start`, with the state; see
     /// [`on_worker_start`](Worker::on_worker_start) without state.
     ///
@@ -652,7 +669,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, WorkerContext<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_worker_start, move |st, w| boxed(f(st, w)))
+        self.set_stateful(|cb| &mut cb.on_worker_start, f)
     }
 
     /// Sets `on_worker_reload`, with the state; see
@@ -678,7 +695,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, WorkerContext<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_worker_reload, move |st, w| boxed(f(st, w)))
+        self.set_stateful(|cb| &mut cb.on_worker_reload, f)
     }
 
     /// Sets `on_worker_stop`, with the state; see
@@ -703,7 +720,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, WorkerContext<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_worker_stop, move |st, w| boxed(f(st, w)))
+        self.set_stateful(|cb| &mut cb.on_worker_stop, f)
     }
 
     /// Sets `on_connect`, with the state; see
@@ -730,7 +747,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_connect, move |st, c| boxed(f(st, c)))
+        self.set_stateful(|cb| &mut cb.on_connect, f)
     }
 
     /// Sets `on_message`, with the state; see
@@ -761,7 +778,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, Connection<P>, P::Inbound) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_message, move |st, (c, m)| boxed(f(st, c, m)))
+        self.set_stateful(|cb| &mut cb.on_message, move |st, (c, m)| f(st, c, m))
     }
 
     /// Sets `on_close`, with the state; see [`on_close`](Worker::on_close)
@@ -790,7 +807,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_close, move |st, c| boxed(f(st, c)))
+        self.set_stateful(|cb| &mut cb.on_close, f)
     }
 
     /// Sets `on_buffer_full`, with the state; see
@@ -817,7 +834,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_buffer_full, move |st, c| boxed(f(st, c)))
+        self.set_stateful(|cb| &mut cb.on_buffer_full, f)
     }
 
     /// Sets `on_buffer_drain`, with the state; see
@@ -844,7 +861,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, Connection<P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_buffer_drain, move |st, c| boxed(f(st, c)))
+        self.set_stateful(|cb| &mut cb.on_buffer_drain, f)
     }
 
     /// Sets `on_error`, with the state; see [`on_error`](Worker::on_error)
@@ -871,6 +888,7 @@ impl<P: Protocol, T: Clone + Send + Sync + 'static> Worker<FnService<P, State<T>
         F: Fn(State<T>, Connection<P>, ConnectionError) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.set_stateful(|c| &mut c.on_error, move |st, (c, e)| boxed(f(st, c, e)))
+        self.set_stateful(|cb| &mut cb.on_error, move |st, (c, e)| f(st, c, e))
     }
 }
+// @generated end
