@@ -166,8 +166,8 @@ impl WriteHalf {
         }
     }
 
-    /// Sends FIN (TCP, Unix). TLS sends a
-    /// close_notify first, asynchronously: see [`shutdown_tls`].
+    /// Sends FIN (TCP, Unix). TLS sends a close_notify first,
+    /// asynchronously: see [`shutdown_tls`].
     pub(crate) fn shutdown_plain(&self) -> io::Result<()> {
         match self {
             WriteHalf::Tcp(s) => SockRef::from(s.as_ref()).shutdown(Shutdown::Write),
