@@ -113,7 +113,6 @@ mod output;
 mod render;
 mod supervisor;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -136,7 +135,7 @@ pub fn run_all(server: Server) -> ! {
             Err(e) => {
                 // clap prints the usage; exit status 2 for a bad command
                 // line, 0 for --help and --version.
-                let _ = e.print();
+                output::usage(&e);
                 std::process::exit(if e.use_stderr() { 2 } else { 0 });
             }
         },
@@ -145,7 +144,7 @@ pub fn run_all(server: Server) -> ! {
 }
 
 fn exit(code: ExitCode) -> ! {
-    let _ = std::io::stdout().flush();
+    output::flush();
     std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
 }
 

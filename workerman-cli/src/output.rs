@@ -1,6 +1,6 @@
 //! Everything the operator reads on the terminal is written here: the
-//! command line's answers, the master's start-up banner, log lines echoed
-//! in the foreground, and errors before anything else runs. (Tracing goes
+//! command line's answers and usage, the master's start-up banner, log
+//! lines echoed in the foreground, and errors before anything else runs. (Tracing goes
 //! wherever the program's subscriber sends it; this is the console.)
 
 use std::io::Write;
@@ -24,6 +24,17 @@ pub(crate) fn screen(s: &str) {
 pub(crate) fn error(s: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{s}");
+}
+
+/// Flushes standard output before the process exits.
+pub(crate) fn flush() {
+    let _ = std::io::stdout().flush();
+}
+
+/// The command line's usage or version (clap's text: on standard output
+/// for `--help` and `--version`, on standard error for a bad command line).
+pub(crate) fn usage(e: &clap::Error) {
+    let _ = e.print();
 }
 
 /// Logs the start, and in the foreground prints Workerman's banner: one
