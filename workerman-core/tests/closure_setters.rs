@@ -497,25 +497,24 @@ fn setter(out: &mut String, cb: &Callback, with_state: bool) {
     // The stored closure's argument names: the first letter of each.
     let names: Vec<String> = cb.args.iter().map(|a| a.name[..1].to_owned()).collect();
     let mut types: Vec<&str> = cb.args.iter().map(|a| a.closure_ty).collect();
+    if with_state {
+        types.insert(0, "State<T>");
+    }
+    let helper = if with_state {
+        "set_stateful"
+    } else {
+        "set_stateless"
+    };
     // The closure stored: `f` itself when it takes the arguments as they
     // are stored (one, after the state if any).
-    let (helper, closure) = match (with_state, names.as_slice()) {
-        (false, [_]) => ("set_stateless", "f".to_owned()),
-        (true, [_]) => {
-            types.insert(0, "State<T>");
-            ("set_stateful", "f".to_owned())
-        }
-        (false, _) => (
-            "set_stateless",
-            format!("move |{}| f({})", tuple(&names), names.join(", ")),
+    let state = if with_state { "st, " } else { "" };
+    let closure = match names.as_slice() {
+        [_] => "f".to_owned(),
+        _ => format!(
+            "move |{state}{}| f({state}{})",
+            tuple(&names),
+            names.join(", ")
         ),
-        (true, _) => {
-            types.insert(0, "State<T>");
-            (
-                "set_stateful",
-                format!("move |st, {}| f(st, {})", tuple(&names), names.join(", ")),
-            )
-        }
     };
     doc(
         out,
