@@ -164,6 +164,19 @@ impl<P: Protocol> Datagram<P> {
         })
     }
 
+    /// Sends the protocol's goodbye (`Protocol::close_output`), if it has
+    /// one, as a datagram: what a graceful close writes on a stream.
+    pub(crate) fn write_close_output(&self, shutdown: bool) {
+        with_scratch(|scratch| {
+            let codec = &mut *lock(&self.codec);
+            P::close_output(codec, scratch, shutdown);
+            if !scratch.is_empty() {
+                // A failure is only logged, as for any datagram.
+                let _ = self.send_now(scratch);
+            }
+        });
+    }
+
     /// Straight to the kernel: tokio's `try_send` waits for a readiness
     /// event a fresh socket has not had yet, and a UDP send on a
     /// non-blocking socket either goes or fails at once.
@@ -291,6 +304,45 @@ mod tests {
         assert_eq!(row.id, 7);
         assert_eq!(row.remote, peer.local_addr().unwrap().to_string());
         assert_eq!(row.bytes_written, 10);
+    }
+
+    /// Text with a goodbye on close, as WebSocket has.
+    struct Polite;
+
+    impl Protocol for Polite {
+        const SCHEME: &'static str = "polite";
+        type Inbound = Payload;
+        type Outbound = Payload;
+        type Error = workerman_protocols::TextCodecError;
+        type Codec = workerman_protocols::TextCodec;
+        fn codec(max: usize) -> Self::Codec {
+            workerman_protocols::TextCodec::new(max)
+        }
+        fn close_output(_: &mut Self::Codec, dst: &mut BytesMut, _shutdown: bool) {
+            dst.extend_from_slice(b"goodbye");
+        }
+    }
+
+    #[tokio::test]
+    async fn close_sends_last_then_the_protocols_goodbye() {
+        let ours = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let conn = Connection::datagram(Datagram::<Polite>::new(
+            1,
+            Arc::clone(&ours),
+            peer.local_addr().unwrap(),
+            false,
+            Polite::codec(1024),
+            None,
+        ));
+        conn.close(Some("last".into()));
+        assert_eq!(recv(&peer).await, b"last\n");
+        assert_eq!(recv(&peer).await, b"goodbye");
+        // Closed already: a second close sends nothing.
+        conn.close(Some("again".into()));
+        let to = peer.local_addr().unwrap();
+        ours.send_to(b"marker", to).await.unwrap();
+        assert_eq!(recv(&peer).await, b"marker", "sent after the close");
     }
 
     #[tokio::test]

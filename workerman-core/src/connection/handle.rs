@@ -37,7 +37,8 @@ use crate::{SendError, SocketAddress};
 /// ([`SendError::BufferFull`] when the socket's buffer has no room: the
 /// datagram is dropped; [`SendError::Closed`] after `close` or when the
 /// kernel reports an error, which closes nothing). `close(last)` sends
-/// `last` and refuses later sends; there is nothing to pause, pipe from
+/// `last` (and the protocol's goodbye, if it has one) and refuses later
+/// sends; there is nothing to pause, pipe from
 /// or reconnect (those calls do nothing, and `reconnect` returns false).
 pub struct Connection<P: Protocol> {
     /// The handle is one reference count, to a stream's or a datagram
@@ -267,13 +268,17 @@ impl<P: Protocol> Connection<P> {
         let shared = match &self.repr {
             Repr::Stream(s) => s,
             Repr::Datagram(d) => {
-                // No goodbye and nothing queued: `last` goes, then sends
-                // are refused.
-                if let Some(msg) = last.filter(|_| d.is_open()) {
+                // Nothing queued: `last` and the protocol's goodbye go at
+                // once, then sends are refused.
+                if !d.is_open() {
+                    return;
+                }
+                if let Some(msg) = last {
                     if let Err(e) = self.send(msg) {
                         tracing::debug!(error = %e, "last datagram not sent on close");
                     }
                 }
+                d.write_close_output(shutdown);
                 d.close();
                 return;
             }
