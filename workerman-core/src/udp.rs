@@ -54,7 +54,7 @@ pub(crate) async fn serve_datagrams<S: Service>(
             .stats
             .bytes_read
             .fetch_add(n as u64, Ordering::Relaxed);
-        let conn = Connection::<S::Protocol>::datagram(Datagram::new(
+        let datagram = Arc::new(Datagram::new(
             0,
             Arc::clone(&socket),
             peer,
@@ -62,8 +62,9 @@ pub(crate) async fn serve_datagrams<S: Service>(
             S::Protocol::codec(config.max_package_size),
             Some(Arc::clone(&worker)),
         ));
+        let conn = Connection::<S::Protocol>::datagram(Arc::clone(&datagram));
         let mut data = BytesMut::from(&buf[..n]);
-        for msg in conn.decode_all(&mut data) {
+        for msg in datagram.decode_all(&mut data) {
             worker.count_request();
             crate::guard::run_guarded(
                 async { service.on_message(&conn, msg).await },
@@ -178,7 +179,7 @@ impl<S: Service> AsyncUdpConnection<S> {
         let socket = UdpSocket::bind(any).await.map_err(err)?;
         socket.connect(remote).await.map_err(err)?;
         let socket = Arc::new(socket);
-        let conn = Connection::<S::Protocol>::datagram(Datagram::new(
+        let datagram = Arc::new(Datagram::new(
             crate::connection::next_connection_id(),
             Arc::clone(&socket),
             remote,
@@ -186,6 +187,7 @@ impl<S: Service> AsyncUdpConnection<S> {
             S::Protocol::client_codec(&target, self.max_package_size),
             None,
         ));
+        let conn = Connection::<S::Protocol>::datagram(Arc::clone(&datagram));
         // Listed by the `connections` command (as udp) while it lives.
         let id = conn.id();
         crate::registry::add(id, conn.info());
@@ -214,7 +216,7 @@ impl<S: Service> AsyncUdpConnection<S> {
                     },
                 };
                 let mut data = BytesMut::from(&buf[..n]);
-                for msg in conn.decode_all(&mut data) {
+                for msg in datagram.decode_all(&mut data) {
                     crate::guard::run_guarded(
                         async { service.on_message(&conn, msg).await },
                         "on_message",

@@ -257,7 +257,7 @@ mod tests {
             Text::codec(1024),
             None,
         ));
-        let conn = Connection::datagram_from(Arc::clone(&datagram));
+        let conn = Connection::datagram(Arc::clone(&datagram));
         (conn, datagram, peer)
     }
 
@@ -327,14 +327,14 @@ mod tests {
     async fn close_sends_last_then_the_protocols_goodbye() {
         let ours = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let conn = Connection::datagram(Datagram::<Polite>::new(
+        let conn = Connection::datagram(Arc::new(Datagram::<Polite>::new(
             1,
             Arc::clone(&ours),
             peer.local_addr().unwrap(),
             false,
             Polite::codec(1024),
             None,
-        ));
+        )));
         conn.close(Some("last".into()));
         assert_eq!(recv(&peer).await, b"last\n");
         assert_eq!(recv(&peer).await, b"goodbye");
@@ -406,14 +406,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_datagram_decodes_whole_packages_only() {
-        let (conn, _, _peer) = pair().await;
+        let (conn, datagram, _peer) = pair().await;
         let mut data = BytesMut::from(&b"one\ntwo\r\nthr"[..]);
-        let got: Vec<Payload> = conn.decode_all(&mut data);
+        let got: Vec<Payload> = datagram.decode_all(&mut data);
         assert_eq!(got, vec![Payload::from("one"), Payload::from("two")]);
         let stats = conn.stats();
         assert_eq!((stats.bytes_read, stats.messages), (12, 2));
         // A package over the limit: dropped with the rest of its datagram.
         let mut big = BytesMut::from(&[b'x'; 2000][..]);
-        assert!(conn.decode_all(&mut big).is_empty());
+        assert!(datagram.decode_all(&mut big).is_empty());
     }
 }

@@ -85,13 +85,9 @@ impl<P: Protocol> Connection<P> {
         }
     }
 
-    /// A handle to a datagram peer (see the type's docs).
-    pub(crate) fn datagram(datagram: Datagram<P>) -> Self {
-        Self::datagram_from(Arc::new(datagram))
-    }
-
-    /// A handle to a datagram peer others may already hold.
-    pub(super) fn datagram_from(datagram: Arc<Datagram<P>>) -> Self {
+    /// A handle to a datagram peer (see the type's docs); its receive loop
+    /// keeps the `Arc` too, to decode what arrives.
+    pub(crate) fn datagram(datagram: Arc<Datagram<P>>) -> Self {
         Connection {
             repr: Repr::Datagram(datagram),
         }
@@ -122,15 +118,6 @@ impl<P: Protocol> Connection<P> {
         match &self.repr {
             Repr::Stream(s) => s.wait_room_until(|| !s.is_open()).await,
             Repr::Datagram(d) => d.until_closed().await,
-        }
-    }
-
-    /// Decodes every package of one received datagram, then drops what is
-    /// left (an incomplete tail). Nothing for a stream, whose task decodes.
-    pub(crate) fn decode_all(&self, buf: &mut bytes::BytesMut) -> Vec<P::Inbound> {
-        match &self.repr {
-            Repr::Stream(_) => Vec::new(),
-            Repr::Datagram(d) => d.decode_all(buf),
         }
     }
 
